@@ -1,0 +1,1 @@
+"""dfadv_tf.training."""
