@@ -1,1 +1,4 @@
-"""dfadv_tf.attacks."""
+"""Input-gradient adversaries: FGSM/PGD (Eq. 1), gradient blur BAT (Eq. 6), spatial
+flow SAT (Xiao et al.) and the combined blur + FGSM attack (Fig. 3)."""
+
+from dfadv_tf.attacks.additive import fgsm, pgd

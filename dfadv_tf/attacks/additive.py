@@ -1,0 +1,83 @@
+"""Additive adversaries: FGSM (paper Eq. 1) and PGD / I-FGSM (Madry et al.; App. C).
+
+Images (B, H, W, C) float in [-1, 1]; eps and step sizes are in that space, so the
+reference's eps = 1/255 is half a grey level (0.5/255 in [0, 1] pixel units). Both
+attacks are untargeted: they ascend the loss of the true labels (0 = real, 1 = fake),
+run inside `tf.function` and return `tf.stop_gradient`-ed images in the input dtype.
+"""
+
+import keras
+import tensorflow as tf
+
+from dfadv_tf.attacks import common
+
+
+def fgsm(model, images, labels, eps, loss_fn=None, clip=(-1.0, 1.0), training=False,
+         num_classes=2):
+  """Fast gradient sign method, Eq. 1: x + eps * sign(grad_x L(x, y)), then clipped.
+
+  Args:
+    model: callable images -> (B, num_classes) logits.
+    images: (B, H, W, C) float in [-1, 1].
+    labels: (B,) int, 0 = real, 1 = fake.
+    eps: L-inf step (>= 0) in the images' [-1, 1] units.
+    loss_fn: `loss_fn(labels, logits) -> scalar`; default batch-mean sparse softmax
+      cross-entropy from logits, in float32.
+    clip: (low, high) range of the result, or None for no clipping.
+    training: passed to `model` (BatchNorm in training or inference mode).
+    num_classes: logits expected from `model`; None accepts any K >= 2.
+  Returns:
+    Adversarial images, shape and dtype of `images`, without gradient.
+  """
+  common.check_nonnegative(eps, "eps")
+  clip = common.check_clip(clip)
+  images, labels = common.check_batch(images, labels)
+  _, grad = common.input_gradient(model, images, labels, loss_fn, training, num_classes)
+  adv = tf.cast(images, tf.float32) + tf.cast(eps, tf.float32) * tf.sign(grad)
+  return tf.stop_gradient(tf.cast(common.clip_images(adv, clip), images.dtype))
+
+
+def pgd(model, images, labels, eps, step_size, steps, random_start=False,
+        clip=(-1.0, 1.0), loss_fn=None, training=False, seed=None, num_classes=2):
+  """Projected gradient descent in the L-inf ball (I-FGSM without random start).
+
+  Each of `steps` steps: x <- clip(proj_eps(x + step_size * sign(grad_x L(x, y)))),
+  where proj_eps clips x - images to [-eps, eps] and clip to the `clip` range.
+
+  Args:
+    model, images, labels, loss_fn, clip, training, num_classes: as in `fgsm`.
+    eps: L-inf radius (>= 0) around `images`, [-1, 1] units.
+    step_size: per-step size (>= 0), [-1, 1] units.
+    steps: number of steps, Python int >= 1.
+    random_start: start from images + uniform(-eps, eps) noise (Madry et al.).
+    seed: seed of the random start: None (stateful draw), an int or a
+      `keras.random.SeedGenerator` (reproducible draws inside `train_step`).
+  Returns:
+    Adversarial images, shape and dtype of `images`, without gradient.
+  """
+  common.check_nonnegative(eps, "eps")
+  common.check_nonnegative(step_size, "step_size")
+  steps = common.check_steps(steps)
+  clip = common.check_clip(clip)
+  images, labels = common.check_batch(images, labels)
+  x0 = tf.cast(images, tf.float32)
+  eps = tf.cast(eps, tf.float32)
+  step_size = tf.cast(step_size, tf.float32)
+  adv = x0
+  if random_start:
+    adv = common.clip_images(x0 + _uniform(tf.shape(x0), eps, seed), clip)
+  for _ in range(steps):
+    _, grad = common.input_gradient(model, tf.cast(adv, images.dtype), labels, loss_fn,
+                                    training, num_classes)
+    adv = adv + step_size * tf.sign(grad)
+    adv = common.clip_images(x0 + tf.clip_by_value(adv - x0, -eps, eps), clip)
+  return tf.stop_gradient(tf.cast(adv, images.dtype))
+
+
+def _uniform(shape, bound, seed):
+  """Uniform(-bound, bound) float32 noise; seed None, int or keras SeedGenerator."""
+  if seed is None:
+    noise = tf.random.uniform(shape, -1.0, 1.0)
+  else:
+    noise = keras.random.uniform(shape, -1.0, 1.0, seed=seed)
+  return bound * noise

@@ -1,0 +1,101 @@
+"""What every input-gradient attack shares: argument checks and the adversarial loss.
+
+Conventions (DESIGN.md): images (B, H, W, C) float in [-1, 1]; labels (B,) int with
+0 = real, 1 = fake; the model maps images to (B, num_classes) logits (2 for a detector).
+Checks look only at static shapes and Python values, so they cost nothing inside
+`tf.function`.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+
+def check_nonnegative(value, name):
+  """Raises ValueError if `value` (a number or a tensor with a static value) is < 0."""
+  static = tf.get_static_value(value) if tf.is_tensor(value) else value
+  if static is not None and np.any(np.asarray(static) < 0):
+    raise ValueError(f"{name} must be >= 0, got {static!r}.")
+
+
+def check_steps(steps, name="steps"):
+  """Returns `steps` as int; raises ValueError unless it is a Python integer >= 1."""
+  if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+    raise ValueError(f"{name} must be an integer >= 1, got {steps!r}.")
+  return int(steps)
+
+
+def check_clip(clip):
+  """Returns `clip` as (low, high) floats or None; raises ValueError if low > high."""
+  if clip is None:
+    return None
+  low, high = clip
+  if low > high:
+    raise ValueError(f"clip must be (low, high) with low <= high, got {clip!r}.")
+  return float(low), float(high)
+
+
+def check_batch(images, labels):
+  """Validates images (B, H, W, C) float and labels (B,) int; returns both as tensors."""
+  images = tf.convert_to_tensor(images)
+  if not images.dtype.is_floating:
+    raise ValueError(f"images must be a float tensor, got dtype {images.dtype.name}.")
+  if images.shape.rank != 4:
+    raise ValueError(f"images must have rank 4 (B, H, W, C), got shape {images.shape}.")
+  labels = tf.convert_to_tensor(labels)
+  if not labels.dtype.is_integer:
+    raise ValueError(
+        f"labels must be an integer tensor (0 = real, 1 = fake), got dtype "
+        f"{labels.dtype.name}.")
+  if labels.shape.rank != 1:
+    raise ValueError(f"labels must have shape (B,), got shape {labels.shape}.")
+  if (images.shape[0] is not None and labels.shape[0] is not None
+      and images.shape[0] != labels.shape[0]):
+    raise ValueError(
+        f"labels must have one entry per image: labels shape {labels.shape}, images "
+        f"shape {images.shape}.")
+  return images, labels
+
+
+def check_logits(logits, num_classes):
+  """Raises ValueError unless the model output is (B, num_classes) (any K >= 2 if None)."""
+  shape = logits.shape
+  classes = shape[-1] if shape.rank == 2 else None
+  if num_classes is None:
+    ok = classes is not None and classes >= 2
+    expected = "(B, K) logits with K >= 2"
+  else:
+    ok = classes == num_classes
+    expected = f"(B, {num_classes}) logits"
+  if not ok:
+    raise ValueError(f"model output must be {expected}, got shape {shape}.")
+
+
+def mean_cross_entropy(labels, logits):
+  """Batch-mean sparse softmax cross-entropy from logits, computed in float32."""
+  losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
+      labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
+  return tf.reduce_mean(losses)
+
+
+def adversarial_loss(model, images, labels, loss_fn=None, training=False,
+                     num_classes=2):
+  """loss_fn(labels, model(images)) as a float32 scalar; default `mean_cross_entropy`."""
+  logits = model(images, training=training)
+  check_logits(logits, num_classes)
+  loss_fn = mean_cross_entropy if loss_fn is None else loss_fn
+  return tf.cast(loss_fn(labels, logits), tf.float32)
+
+
+def input_gradient(model, images, labels, loss_fn=None, training=False, num_classes=2):
+  """(loss, d loss / d images): the adversarial loss and its gradient, both float32."""
+  x = tf.cast(images, tf.float32)
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    loss = adversarial_loss(model, tf.cast(x, images.dtype), labels, loss_fn, training,
+                            num_classes)
+  return loss, tape.gradient(loss, x)
+
+
+def clip_images(images, clip):
+  """Clips to the (low, high) range, or returns images unchanged when clip is None."""
+  return images if clip is None else tf.clip_by_value(images, clip[0], clip[1])
