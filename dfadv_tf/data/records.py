@@ -1,0 +1,389 @@
+"""TFRecord schema, an atomic sharded writer and the `load_split` tf.data reader.
+
+On disk, one folder per dataset:
+
+  <root>/<dataset>/index.json
+  <root>/<dataset>/<split>/<method>/<quality>/<name>.tfrecord
+
+Every shard holds one (split, method, quality, label); `index.json` lists the completed
+shards with their record counts, and totals per method / quality / split / label. A shard
+is written to a temporary file and renamed (`os.replace`) when complete; the index is
+then rewritten the same way, so a half-written shard is never listed and a resumed run
+rewrites it.
+
+Each record is a `tf.train.Example` with the features of `FEATURES`: `image` (encoded
+PNG or JPEG bytes, RGB), `label` (0 real, 1 fake), `dataset`, `method` (youtube,
+Deepfakes, Face2Face, FaceSwap, NeuralTextures, ...), `quality` (raw, c23, c40, ...),
+`split` (train, val, test), `video_id`, `frame_index`, `height`, `width` and `mask`
+(encoded single-channel PNG of the manipulated region, or empty bytes when absent).
+"""
+
+import collections
+import json
+import os
+import tempfile
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+INDEX_FILE = "index.json"
+INDEX_VERSION = 1
+SPLITS = ("train", "val", "test")
+REAL_LABEL, FAKE_LABEL = 0, 1
+_FORMATS = {"png": ".png", "jpeg": ".jpg"}
+
+FEATURES = {
+    "image": tf.io.FixedLenFeature([], tf.string),
+    "label": tf.io.FixedLenFeature([], tf.int64),
+    "dataset": tf.io.FixedLenFeature([], tf.string),
+    "method": tf.io.FixedLenFeature([], tf.string),
+    "quality": tf.io.FixedLenFeature([], tf.string),
+    "split": tf.io.FixedLenFeature([], tf.string),
+    "video_id": tf.io.FixedLenFeature([], tf.string),
+    "frame_index": tf.io.FixedLenFeature([], tf.int64),
+    "height": tf.io.FixedLenFeature([], tf.int64),
+    "width": tf.io.FixedLenFeature([], tf.int64),
+    "mask": tf.io.FixedLenFeature([], tf.string, default_value=b""),
+}
+_SHARD_KEYS = ("dataset", "split", "method", "quality", "label")
+
+
+def encode_image(image, image_format="png", jpeg_quality=95):
+  """Encodes a uint8 RGB image (H, W, 3) or mask (H, W) as PNG or JPEG bytes."""
+  if image_format not in _FORMATS:
+    raise ValueError(f"image_format must be one of {sorted(_FORMATS)}, got {image_format!r}")
+  image = np.asarray(image)
+  if image.dtype != np.uint8 or image.ndim not in (2, 3) or (
+      image.ndim == 3 and image.shape[-1] != 3):
+    raise ValueError(f"image must be uint8 (H, W, 3) or (H, W), got {image.dtype} "
+                     f"{image.shape}")
+  bgr = image[..., ::-1] if image.ndim == 3 else image
+  params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if image_format == "jpeg" else []
+  ok, data = cv2.imencode(_FORMATS[image_format], np.ascontiguousarray(bgr), params)
+  if not ok:
+    raise ValueError(f"OpenCV could not encode a {image.shape} image as {image_format}")
+  return data.tobytes()
+
+
+def make_example(image, *, label, dataset, method, quality, split, video_id, frame_index,
+                 mask=None, image_format="png"):
+  """Builds one record.
+
+  Args:
+    image: uint8 RGB array (H, W, 3), or already encoded PNG/JPEG bytes (then its
+      height and width are read from the bytes).
+    label: 0 real, 1 fake.
+    dataset, method, quality, split, video_id: strings (split in `SPLITS`).
+    frame_index: index of the frame in its video.
+    mask: optional uint8 (H, W) array (or encoded PNG bytes) of the manipulated region.
+    image_format: "png" (lossless) or "jpeg", for arrays.
+  Returns:
+    A `tf.train.Example`.
+  """
+  if label not in (REAL_LABEL, FAKE_LABEL):
+    raise ValueError(f"label must be 0 (real) or 1 (fake), got {label!r}")
+  if split not in SPLITS:
+    raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+  if isinstance(image, bytes):
+    decoded = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+      raise ValueError(f"image bytes of {video_id!r} frame {frame_index} are not PNG/JPEG")
+    encoded, (height, width) = image, decoded.shape[:2]
+  else:
+    encoded, (height, width) = encode_image(image, image_format), np.shape(image)[:2]
+  if mask is not None and not isinstance(mask, bytes):
+    mask = encode_image(mask, "png")
+
+  def _bytes(value):
+    value = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+  def _int(value):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
+
+  return tf.train.Example(features=tf.train.Features(feature={
+      "image": _bytes(encoded), "label": _int(label), "dataset": _bytes(dataset),
+      "method": _bytes(method), "quality": _bytes(quality), "split": _bytes(split),
+      "video_id": _bytes(video_id), "frame_index": _int(frame_index),
+      "height": _int(height), "width": _int(width), "mask": _bytes(mask or b""),
+  }))
+
+
+def parse_example(serialized):
+  """Parses one serialized record into the dict of `FEATURES` (tensors, no decoding)."""
+  return tf.io.parse_single_example(serialized, FEATURES)
+
+
+def _atomic_write(path, write):
+  """Calls write(temp_path) then renames the temp file to `path` (same folder)."""
+  folder = os.path.dirname(path)
+  os.makedirs(folder, exist_ok=True)
+  fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+  os.close(fd)
+  try:
+    write(temp)
+    os.replace(temp, path)
+  except BaseException:
+    if os.path.exists(temp):
+      os.remove(temp)
+    raise
+
+
+class ShardedWriter:
+  """Writes the shards of one dataset and keeps its `index.json`.
+
+  `write(split, method, quality, name, examples)` writes one shard atomically and then
+  records it in the index (also atomically); `is_complete(...)` tells a resumed run which
+  shards to skip. Not safe for concurrent use by several processes: run the encoding in
+  workers, write from one process.
+  """
+
+  def __init__(self, root, dataset):
+    self.root, self.dataset = root, dataset
+    self.folder = os.path.join(root, dataset)
+    self._shards = {s["path"]: s for s in _read_index(self.folder, missing_ok=True)["shards"]}
+
+  @staticmethod
+  def shard_path(split, method, quality, name):
+    """Path of a shard relative to the dataset folder."""
+    return f"{split}/{method}/{quality}/{name}.tfrecord"
+
+  def is_complete(self, split, method, quality, name):
+    path = self.shard_path(split, method, quality, name)
+    return path in self._shards and os.path.exists(os.path.join(self.folder, path))
+
+  def write(self, split, method, quality, name, examples):
+    """Writes `examples` (iterable of `tf.train.Example`) as one shard; returns its entry.
+
+    Every example must have this shard's split, method and quality, the writer's
+    dataset, and one label throughout (ValueError otherwise).
+    """
+    path = self.shard_path(split, method, quality, name)
+    entry = {"path": path, "split": split, "method": method, "quality": quality,
+             "label": None, "records": 0, "videos": 0}
+    videos = set()
+
+    def write_records(temp):
+      with tf.io.TFRecordWriter(temp) as writer:
+        for example in examples:
+          feature = example.features.feature
+          got = {k: feature[k].bytes_list.value[0].decode() for k in _SHARD_KEYS[:-1]}
+          label = feature["label"].int64_list.value[0]
+          entry["label"] = label if entry["label"] is None else entry["label"]
+          want = {"dataset": self.dataset, "split": split, "method": method,
+                  "quality": quality}
+          if got != want or label != entry["label"]:
+            raise ValueError(f"shard {path}: record of {dict(got, label=label)} does not "
+                             f"match the shard's {dict(want, label=entry['label'])}")
+          videos.add(feature["video_id"].bytes_list.value[0])
+          writer.write(example.SerializeToString())
+          entry["records"] += 1
+
+    _atomic_write(os.path.join(self.folder, path), write_records)
+    entry["videos"] = len(videos)
+    self._shards[path] = entry
+    self._write_index()
+    return entry
+
+  def _write_index(self):
+    shards = sorted(self._shards.values(), key=lambda s: s["path"])
+    counts = {key: collections.Counter() for key in ("method", "quality", "split", "label")}
+    for shard in shards:
+      for key, counter in counts.items():
+        counter[str(shard[key])] += shard["records"]
+    index = {"version": INDEX_VERSION, "dataset": self.dataset, "shards": shards,
+             "records": sum(s["records"] for s in shards),
+             "counts": {k: dict(sorted(c.items())) for k, c in counts.items()}}
+
+    def dump(temp):
+      with open(temp, "w", encoding="utf-8") as f:
+        json.dump(index, f, indent=1)
+
+    _atomic_write(os.path.join(self.folder, INDEX_FILE), dump)
+
+
+def _read_index(folder, missing_ok=False):
+  path = os.path.join(folder, INDEX_FILE)
+  if not os.path.exists(path):
+    if missing_ok:
+      return {"shards": []}
+    raise FileNotFoundError(f"no dataset index at {path}: write the dataset first "
+                            "(tools/preprocess.py or tools/make_demo_data.py)")
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)
+
+
+def read_index(root, dataset):
+  """The parsed `index.json` of `<root>/<dataset>` (FileNotFoundError if absent)."""
+  return _read_index(os.path.join(root, dataset))
+
+
+def select_shards(root, dataset, methods=None, qualities=None, split="train"):
+  """Index entries of the shards of `split` with a method and quality in the lists.
+
+  None selects every method / quality the index has for that split. An unknown split,
+  method or quality raises ValueError listing what the index has.
+  """
+  shards = read_index(root, dataset)["shards"]
+  requested = {"split": [split], "method": methods, "quality": qualities}
+  for key, wanted in requested.items():
+    if isinstance(wanted, str):
+      raise ValueError(f"{key}s must be a list of strings, got the string {wanted!r}")
+    have = sorted({s[key] for s in shards})
+    unknown = sorted(set(wanted or ()) - set(have))
+    if unknown:
+      raise ValueError(f"{key} {unknown} not in dataset {dataset!r} at {root}; "
+                       f"its index has {key}s {have}")
+  return [s for s in shards
+          if all(wanted is None or s[key] in wanted for key, wanted in requested.items())]
+
+
+class SkipCounter:
+  """Counts the records that `load_split(on_error="skip")` dropped (a tf.Variable)."""
+
+  def __init__(self):
+    self.variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_records")
+
+  def count(self):
+    return int(self.variable.numpy())
+
+
+def _records_of_shard(path, expected, on_error, skip_counter):
+  """Serialized records of one shard, checked against the index's record count.
+
+  A corrupted or truncated shard raises InvalidArgumentError naming the file
+  (on_error="raise"), or loses the unreadable records, which are added to
+  `skip_counter` with a warning naming the file (on_error="skip").
+  """
+  records = tf.data.TFRecordDataset(path).ignore_errors()
+  records = records.map(lambda r: (r, True)).concatenate(
+      tf.data.Dataset.from_tensors((tf.constant(b""), False)))
+
+  def count(read, element):
+    record, is_record = element
+    read = read + tf.cast(is_record, tf.int64)
+    return read, (record, is_record, read)
+
+  def check(record, is_record, read):
+    missing = tf.where(is_record, tf.constant(0, tf.int64), expected - read)
+    message = tf.strings.join([
+        "corrupted TFRecord shard ", path, ": read ", tf.strings.as_string(read), " of ",
+        tf.strings.as_string(expected), " records listed in its index"])
+    if on_error == "raise":
+      done = tf.debugging.Assert(tf.equal(missing, 0), [message])
+    else:
+      def warn():
+        tf.print("WARNING:", message, "(skipped)")
+        return skip_counter.variable.assign_add(missing)
+      done = tf.cond(missing > 0, warn, skip_counter.variable.read_value)
+    with tf.control_dependencies([done]):
+      return tf.identity(record), is_record
+
+  records = records.scan(tf.constant(0, tf.int64), count).map(check)
+  return records.filter(lambda record, is_record: is_record).map(lambda r, _: r)
+
+
+def _decode(features, image_size):
+  """Decodes, resizes (bilinear, antialiased) and scales one record's image to [-1, 1]."""
+  image = tf.io.decode_image(features["image"], channels=3, expand_animations=False)
+  image = tf.image.resize(image, (image_size, image_size), antialias=True)
+  image = tf.clip_by_value(image, 0.0, 255.0) / 127.5 - 1.0
+  image.set_shape((image_size, image_size, 3))
+  return {"image": image, "label": tf.cast(features["label"], tf.int32),
+          "video_id": features["video_id"], "method": features["method"],
+          "quality": features["quality"], "frame_index": features["frame_index"]}
+
+
+def load_split(root, dataset, methods=None, qualities=None, split="train", image_size=256,
+               batch_size=32, shuffle=True, balance=None, augment=None, seed=None,
+               repeat=False, with_metadata=False, drop_remainder=False, on_error="raise",
+               shuffle_buffer=1024, skip_counter=None):
+  """Streams one split of a dataset written by `ShardedWriter` as a `tf.data.Dataset`.
+
+  Shards are interleaved (8 open at a time) and records shuffled in a bounded buffer, so
+  memory stays flat whatever the number of shards.
+
+  Args:
+    root, dataset: the dataset folder is `<root>/<dataset>` (with its `index.json`).
+    methods, qualities: lists of names to keep (None: all the index has for the split);
+      an unknown name raises ValueError listing the index's names.
+    split: "train", "val" or "test".
+    image_size: output side in pixels (bilinear, antialiased resize).
+    batch_size: images per batch.
+    shuffle: shuffle shard order and records (buffer of `shuffle_buffer` records).
+    balance: None (the records as they are) or "oversample": real and fake drawn 50/50
+      with `tf.data.Dataset.sample_from_datasets`, the minority class repeated; one
+      pass then has 2 x (majority count) records.
+    augment: optional callable `images -> images` on a float32 batch (B, H, W, 3) in
+      [-1, 1] (traced into the pipeline: use TF ops; it must keep the shape and range).
+    seed: int for a deterministic pipeline (same batches for the same seed), or None.
+    repeat: repeat forever.
+    with_metadata: yield dicts {"image", "label", "video_id", "method", "quality",
+      "frame_index"} (for video-level evaluation) instead of (images, labels).
+    drop_remainder: drop the last incomplete batch.
+    on_error: "raise" (a corrupted shard raises InvalidArgumentError naming the file) or
+      "skip" (its unreadable records are dropped, counted in `skip_counter`, and a
+      warning names the file).
+    shuffle_buffer: records held by the shuffle buffer.
+    skip_counter: optional `SkipCounter` that on_error="skip" adds the dropped records to.
+  Returns:
+    A dataset of (images float32 (B, image_size, image_size, 3) in [-1, 1], labels
+    int32 (B,)), or of dicts with `with_metadata`.
+  """
+  if balance not in (None, "oversample"):
+    raise ValueError(f"balance must be None or 'oversample', got {balance!r}")
+  if on_error not in ("raise", "skip"):
+    raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+  if augment is not None and not callable(augment):
+    raise ValueError(f"augment must be a callable images -> images, got {augment!r}")
+  shards = select_shards(root, dataset, methods, qualities, split)
+  if not shards:
+    raise ValueError(f"dataset {dataset!r} at {root} has no shards for split={split!r}, "
+                     f"methods={methods}, qualities={qualities}")
+  if on_error == "skip" and skip_counter is None:
+    skip_counter = SkipCounter()
+  folder = os.path.join(root, dataset)
+
+  def stream(group, stream_seed):
+    paths = [os.path.join(folder, s["path"]) for s in group]
+    files = tf.data.Dataset.from_tensor_slices(
+        (paths, np.array([s["records"] for s in group], np.int64)))
+    if shuffle:
+      files = files.shuffle(len(paths), seed=stream_seed)
+    records = files.interleave(
+        lambda path, n: _records_of_shard(path, n, on_error, skip_counter),
+        cycle_length=min(len(paths), 8), block_length=1, deterministic=True,
+        num_parallel_calls=tf.data.AUTOTUNE)
+    if shuffle:
+      records = records.shuffle(shuffle_buffer, seed=stream_seed)
+    return records
+
+  if balance == "oversample":
+    by_label = {label: [s for s in shards if s["label"] == label]
+                for label in (REAL_LABEL, FAKE_LABEL)}
+    missing = [name for label, name in ((REAL_LABEL, "real"), (FAKE_LABEL, "fake"))
+               if not by_label[label]]
+    if missing:
+      raise ValueError(f"balance='oversample' needs real and fake records; split "
+                       f"{split!r} of {dataset!r} with methods={methods} has no {missing}")
+    streams = [stream(by_label[label], None if seed is None else seed + label).repeat()
+               for label in (REAL_LABEL, FAKE_LABEL)]
+    records = tf.data.Dataset.sample_from_datasets(streams, [0.5, 0.5], seed=seed)
+    if not repeat:
+      records = records.take(2 * max(sum(s["records"] for s in group)
+                                      for group in by_label.values()))
+  else:
+    records = stream(shards, seed)
+    if repeat:
+      records = records.repeat()
+
+  elements = records.map(lambda r: _decode(parse_example(r), image_size),
+                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  elements = elements.batch(batch_size, drop_remainder=drop_remainder)
+  if augment is not None:
+    elements = elements.map(lambda e: dict(e, image=augment(e["image"])),
+                            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  if not with_metadata:
+    elements = elements.map(lambda e: (e["image"], e["label"]))
+  return elements.prefetch(tf.data.AUTOTUNE)
