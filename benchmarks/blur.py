@@ -7,18 +7,15 @@ plain (non-XLA) `tf.function`, as in a `train_step`:
   fwd+bwd (both)          + the gradients w.r.t. the map and the images
 and, as the yardstick measured in the same run, a fixed-weight 9 x 9 depthwise
 convolution of the same tensor (forward + backward w.r.t. the images). Every time is
-printed as a ratio to that convolution. Peak memory of each forward is measured in a
-fresh subprocess (Linux VmHWM, reset through /proc/self/clear_refs, on CPU; the
-allocator's peak on GPU).
+printed as a ratio to that convolution. The peak memory of each forward is read from
+TensorFlow's allocator (`tf.config.experimental.get_memory_info`).
 
   python benchmarks/blur.py [--batch 8 --size 224 --kernel_size 9 --repeats 15]
 """
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
 import time
 
@@ -96,33 +93,14 @@ def _median_seconds(fn, args, repeats):
   return float(np.median(times))
 
 
-def _peak_forward_memory(name, args):
-  """Peak memory (MiB) of one forward, measured in this fresh process."""
-  images, inv_var = _inputs(args.batch, args.size)
-  forward = _functions(VARIANTS[name], args.kernel_size)["forward"] if name in VARIANTS \
-      else None
-  if forward is None:
-    kernel = tf.constant(np.ones((args.kernel_size, args.kernel_size, 3, 1), np.float32))
-    forward = tf.function(lambda x, s: tf.nn.depthwise_conv2d(x, kernel, [1] * 4, "SAME"))
+def _peak_forward_mib(forward, images, inv_var):
+  """Peak allocator memory (MiB) of one forward above what was live before it."""
+  device = (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))[0]
+  forward(images, inv_var).numpy()  # trace / compile first
+  tf.config.experimental.reset_memory_stats(device.name)
+  before = tf.config.experimental.get_memory_info(device.name)["current"]
   forward(images, inv_var).numpy()
-  gpus = tf.config.list_logical_devices("GPU")
-  if gpus:
-    tf.config.experimental.reset_memory_stats(gpus[0].name)
-    forward(images, inv_var).numpy()
-    return tf.config.experimental.get_memory_info(gpus[0].name)["peak"] / 2 ** 20
-
-  def status(field):
-    with open("/proc/self/status", encoding="ascii") as f:
-      for line in f:
-        if line.startswith(field):
-          return int(line.split()[1]) / 1024.0
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-  with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-    f.write("5")  # resets VmHWM to the current RSS
-  before = status("VmRSS")
-  forward(images, inv_var).numpy()
-  return status("VmHWM") - before
+  return (tf.config.experimental.get_memory_info(device.name)["peak"] - before) / 2 ** 20
 
 
 def main():
@@ -131,11 +109,7 @@ def main():
   parser.add_argument("--size", type=int, default=224)
   parser.add_argument("--kernel_size", type=int, default=9)
   parser.add_argument("--repeats", type=int, default=15)
-  parser.add_argument("--memory_of", default=None, help=argparse.SUPPRESS)
   args = parser.parse_args()
-  if args.memory_of is not None:
-    print(json.dumps(_peak_forward_memory(args.memory_of, args)))
-    return
 
   images, inv_var = _inputs(args.batch, args.size)
   device = tf.config.list_logical_devices("GPU") or ["CPU"]
@@ -154,16 +128,14 @@ def main():
       rows.append((name, part, seconds))
       print(f"{name + ': ' + part:28s} {seconds * 1e3:9.1f} {seconds / baseline:17.2f}")
 
-  print("\nPeak memory of one forward (MiB, fresh process each):")
-  for name in ["depthwise conv"] + list(VARIANTS):
-    out = subprocess.run(
-        [sys.executable, __file__, "--memory_of", name, "--batch", str(args.batch),
-         "--size", str(args.size), "--kernel_size", str(args.kernel_size)],
-        capture_output=True, text=True, check=True)
-    print(f"  {name:24s} {json.loads(out.stdout.strip().splitlines()[-1]):8.1f}")
-  input_mib = images.numpy().nbytes / 2 ** 20
-  print(f"  (the input images alone: {input_mib:.1f} MiB)")
-
+  print("\nPeak memory of one forward above its inputs (MiB, TF allocator):")
+  kernel = tf.constant(np.ones((args.kernel_size, args.kernel_size, 3, 1), np.float32))
+  conv = tf.function(lambda x, s: tf.nn.depthwise_conv2d(x, kernel, [1] * 4, "SAME"))
+  print(f"  {'depthwise conv':24s} {_peak_forward_mib(conv, images, inv_var):8.1f}")
+  for name, kwargs in VARIANTS.items():
+    forward = _functions(kwargs, args.kernel_size)["forward"]
+    print(f"  {name:24s} {_peak_forward_mib(forward, images, inv_var):8.1f}")
+  print(f"  (one image batch: {images.numpy().nbytes / 2 ** 20:.1f} MiB)")
 
 if __name__ == "__main__":
   main()

@@ -171,24 +171,35 @@ def _rings_forward(x, inv_var, kernel_size):
   return numerator / norm
 
 
+def _channel_dot(a, b, channels):
+  """sum_c a_c * b_c as (B, H, W, 1), unrolled over the channels so that XLA fuses it
+  into the surrounding loop instead of materialising a reduction per ring."""
+  return tf.add_n([a[..., i:i + 1] * b[..., i:i + 1] for i in range(channels)])
+
+
 def _rings_grad_inv_var(x, inv_var, y, g, kernel_size):
-  """d L / d inv_var = sum_r (-r/2) (e_r / Z) <g, R_r - n_r y> (summed over the
-  channels that share one map entry)."""
+  """d L / d inv_var = sum_r (-r/2) (e_r / Z) <g, R_r - n_r y> (the inner product over
+  the channels that share one map entry)."""
   rings = _rings(kernel_size)
   half = kernel_size // 2
   height, width = tf.shape(x)[1], tf.shape(x)[2]
   padded = _reflect_pad(x, half)
   exps, norm = _ring_weights(inv_var, rings)
-  per_channel = inv_var.shape[-1] != 1
-  gy = g * y
+  if inv_var.shape[-1] == 1:
+    channels = x.shape[-1]
+    dot = lambda a, b: _channel_dot(a, b, channels)
+  else:
+    dot = tf.multiply
+  gy = dot(g, y)
   terms = []
   for e, (r, taps) in zip(exps, rings):
     if r == 0:
       continue
-    inner = g * _ring_sum(padded, taps, height, width, half) - len(taps) * gy
-    if not per_channel:
-      inner = tf.reduce_sum(inner, axis=-1, keepdims=True)
-    terms.append((-0.5 * r) * e * inner)
+    g_ring = tf.add_n([
+        dot(g, padded[:, half + du:half + du + height, half + dv:half + dv + width, :])
+        for du, dv in taps
+    ])
+    terms.append((-0.5 * r) * e * (g_ring - len(taps) * gy))
   if not terms:  # kernel_size 1: the output does not depend on the map
     return tf.zeros_like(inv_var)
   return tf.add_n(terms) / norm
@@ -215,8 +226,8 @@ def _rings_grad_images(inv_var, g, kernel_size):
 @functools.lru_cache(maxsize=None)
 def _rings_kernels(kernel_size, jit_compile):
   """The three ring kernels for one kernel size, each its own (XLA) tf.function."""
-  compile_ = functools.partial(tf.function, jit_compile=jit_compile, autograph=False,
-                               reduce_retracing=True)
+  # No reduce_retracing: the kernels branch on the static channel counts.
+  compile_ = functools.partial(tf.function, jit_compile=jit_compile, autograph=False)
   forward = compile_(functools.partial(_rings_forward, kernel_size=kernel_size))
   grad_inv_var = compile_(functools.partial(_rings_grad_inv_var, kernel_size=kernel_size))
   grad_images = compile_(functools.partial(_rings_grad_images, kernel_size=kernel_size))
