@@ -35,6 +35,7 @@ setup(
         "tensorflow==2.21.0",
         "keras==3.15.1",
         "keras-cv==0.9.0",
+        "tensorboard==2.21.0",  # no longer a dependency of tensorflow 2.21
         "absl-py==2.5.1",
         "numpy>=1.26,<2.5",
         "scikit-learn==1.9.1",

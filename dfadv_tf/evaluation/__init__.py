@@ -1,1 +1,1 @@
-"""dfadv_tf.evaluation."""
+"""Metrics (frame / video AUC, ACC, AP, EER) and cross-method / cross-quality tables."""
