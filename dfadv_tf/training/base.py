@@ -1,0 +1,242 @@
+"""What every training mode shares: the detector update, trackers, losses, optimizers.
+
+A training mode is a `keras.Model` around a detector (B, H, W, 3) float in [-1, 1] ->
+(B, 2) logits (fake = 1). `train_step` = the mode's adversary (`adversary_step`, which may
+train generators first) + one detector update on [clean, adversarial] rows (Eq. 2, 3, 7);
+`test_step` / `predict_step` / `call` use the detector alone on clean images.
+
+Losses are per-example softmax cross-entropies in float32, divided by the row count of the
+global batch (summed over replicas), so that the gradients the optimizer all-reduces under
+`tf.distribute` are those of the mean over the global batch. Under `mixed_float16` every
+optimizer is wrapped in `keras.optimizers.LossScaleOptimizer`.
+"""
+
+import keras
+import tensorflow as tf
+
+from dfadv_tf.training.optimizers import RAdam
+
+# Paper Sec. IV: RAdam, lr 5e-4 (detector) and 2e-3 (generators), weight decay 5e-4.
+DETECTOR_LEARNING_RATE = 5e-4
+GENERATOR_LEARNING_RATE = 2e-3
+WEIGHT_DECAY = 5e-4
+
+
+def unpack(data):
+  """(images, labels) from a batch `(images, labels)` or `{"image": ..., "label": ...}`.
+
+  Returns images (B, H, W, C) float32 and labels (B,) int32.
+  """
+  if isinstance(data, dict):
+    missing = {"image", "label"} - set(data)
+    if missing:
+      raise ValueError(
+          f"a dict batch needs the keys 'image' and 'label', missing {sorted(missing)} "
+          f"(got keys {sorted(data)}).")
+    images, labels = data["image"], data["label"]
+  elif isinstance(data, (tuple, list)) and len(data) == 2:
+    images, labels = data
+  else:
+    raise ValueError(
+        "a training batch must be (images, labels) or a dict with 'image' and 'label', "
+        f"got {type(data).__name__} of length {len(data) if hasattr(data, '__len__') else '?'}.")
+  return tf.cast(images, tf.float32), tf.reshape(tf.cast(labels, tf.int32), [-1])
+
+
+def images_of(data):
+  """The images of a predict batch: images, (images, ...) or a dict with 'image'."""
+  if isinstance(data, dict):
+    return data["image"]
+  if isinstance(data, (tuple, list)):
+    return data[0]
+  return data
+
+
+def cross_entropy(labels, logits):
+  """Per-example softmax CE in float32: labels (B,) int, logits (B, 2) -> (B,)."""
+  return tf.nn.sparse_softmax_cross_entropy_with_logits(
+      labels=labels, logits=tf.cast(logits, tf.float32))
+
+
+def global_sum(value):
+  """Sum of `value` over the replicas (identity outside a multi-replica step)."""
+  context = tf.distribute.get_replica_context()
+  if context is None or context.num_replicas_in_sync == 1:
+    return value
+  return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
+def num_replicas():
+  return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def clone_optimizer(optimizer):
+  """A fresh optimizer with the configuration of `optimizer` (no shared state)."""
+  return keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+
+
+@keras.saving.register_keras_serializable(package="dfadv_tf")
+class TrainingModel(keras.Model):
+  """Base of the training modes. Subclasses define `adversary_step` (and may add
+  trackers with `add_tracker`, optimizers in `compile`).
+
+  Args:
+    detector: a built `keras.Model`, (B, H, W, 3) float in [-1, 1] -> (B, 2) logits.
+  Attributes a mode may set: `objective`, "concat" (Eq. 3: the detector update runs on
+  [clean, adversarial], mean CE over the 2B rows, adversarial rows weighted `adv_weight`,
+  lambda of Eq. 3) or "replace" (Eq. 2: the adversarial rows only).
+  Trackers: `loss` (the detector's objective), `accuracy` and `auc` (AUC of the fake
+  probability), both from the logits of the detector update on its clean rows (the
+  adversarial rows under "replace"), and for "concat" with an adversary `clean_loss` /
+  `adv_loss` (mean CE of each half).
+  """
+
+  objective = "concat"
+  adv_weight = 1.0
+
+  def __init__(self, detector, **kwargs):
+    super().__init__(**kwargs)
+    if not isinstance(detector, keras.Model):
+      raise ValueError(
+          f"detector must be a keras.Model, got {type(detector).__name__}.")
+    if not detector.built:
+      raise ValueError(
+          "detector must be built, e.g. a functional model or one on which "
+          "`detector.build((None, H, W, 3))` was called.")
+    self.detector = detector
+    self._trackers = {}
+    self.add_tracker("loss")
+    self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    self.auc_tracker = keras.metrics.AUC(name="auc")
+    self.built = True
+
+  def add_adversarial_trackers(self):
+    """`clean_loss` and `adv_loss`, for a mode with an adversary and objective concat."""
+    if self.objective == "concat":
+      self.add_tracker("clean_loss")
+      self.add_tracker("adv_loss")
+
+  def add_tracker(self, name):
+    self._trackers[name] = keras.metrics.Mean(name=name)
+
+  @property
+  def metrics(self):
+    return list(self._trackers.values()) + [self.accuracy_tracker, self.auc_tracker]
+
+  def results(self, names=None):
+    """{tracker name: value} of the trackers `names` (default all) + accuracy and auc."""
+    out = {n: self._trackers[n].result() for n in (names or self._trackers)}
+    out.update(accuracy=self.accuracy_tracker.result(), auc=self.auc_tracker.result())
+    return out
+
+  def track(self, name, share, present=True):
+    """Adds this replica's `share` of a global mean to tracker `name` (ignored when
+    `present` is False, e.g. a generator with no rows in the batch)."""
+    self._trackers[name].update_state(share * num_replicas(),
+                                      sample_weight=tf.cast(present, tf.float32))
+
+  # ---- optimizers ----------------------------------------------------------------------
+
+  def prepare_optimizer(self, optimizer, variables):
+    """Resolves, loss-scales under mixed_float16, and builds an optimizer on `variables`."""
+    optimizer = keras.optimizers.get(optimizer)
+    if (self.dtype_policy.name == "mixed_float16"
+        and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
+      optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    optimizer.build(variables)
+    return optimizer
+
+  def compile(self, optimizer=None, jit_compile="auto", **kwargs):
+    """`optimizer`: the detector's (default: RAdam lr 5e-4, weight decay 5e-4, paper
+    Sec. IV). Other arguments go to `keras.Model.compile` (no loss or metrics: the
+    modes compute their own)."""
+    if optimizer is None:
+      optimizer = RAdam(DETECTOR_LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    kwargs.pop("auto_scale_loss", None)
+    optimizer = self.prepare_optimizer(optimizer, self.detector.trainable_variables)
+    super().compile(optimizer=optimizer, jit_compile=jit_compile, auto_scale_loss=False,
+                    **kwargs)
+
+  def compile_from_config(self, config):
+    self.compile(**keras.saving.deserialize_keras_object(config))
+
+  def minimize(self, optimizer, tape, scaled_loss, variables):
+    optimizer.apply(tape.gradient(scaled_loss, variables), variables)
+
+  # ---- steps ---------------------------------------------------------------------------
+
+  def call(self, images, training=False):
+    return self.detector(images, training=training)
+
+  def adversary_step(self, images, labels):
+    """The mode's adversarial rows (B, H, W, 3) for this batch, without gradient, or
+    None for plain training. May update the mode's generators first."""
+    del labels
+    return None
+
+  def adversarial_examples(self, images, labels):
+    """The adversary applied to (images, labels) outside training: (adv_images, inv_var
+    or None). The plain detector has no adversary: the clean images come back."""
+    del labels
+    return tf.convert_to_tensor(images), None
+
+  def train_step(self, data):
+    images, labels = unpack(data)
+    adversarial = self.adversary_step(images, labels)
+    self.detector_update(images, labels, adversarial)
+    return self.results()
+
+  def detector_update(self, images, labels, adversarial):
+    """One detector step (Eq. 2/3/7) on the clean rows and/or `adversarial` rows."""
+    batch = global_sum(tf.cast(tf.shape(labels)[0], tf.float32))
+    if adversarial is None or self.objective == "replace":
+      rows = images if adversarial is None else adversarial
+      row_labels, weights, count = labels, None, batch
+    else:
+      rows = tf.concat([images, adversarial], axis=0)
+      row_labels = tf.concat([labels, labels], axis=0)
+      weights = tf.concat([tf.ones_like(labels, tf.float32),
+                           tf.fill(tf.shape(labels), self.adv_weight)], axis=0)
+      count = 2.0 * batch
+    variables = self.detector.trainable_variables
+    with tf.GradientTape() as tape:
+      logits = tf.cast(self.detector(rows, training=True), tf.float32)
+      ce = cross_entropy(row_labels, logits)
+      loss = tf.reduce_sum(ce if weights is None else weights * ce) / count
+      if self.detector.losses:
+        loss += tf.add_n(self.detector.losses) / num_replicas()
+      scaled = self.optimizer.scale_loss(loss)
+    self.minimize(self.optimizer, tape, scaled, variables)
+    self.track("loss", loss)
+    clean_logits = logits[:tf.shape(labels)[0]]
+    if weights is not None:
+      self.track("clean_loss", tf.reduce_sum(ce[:tf.shape(labels)[0]]) / batch)
+      self.track("adv_loss", tf.reduce_sum(ce[tf.shape(labels)[0]:]) / batch)
+    self.update_accuracy(labels, clean_logits)
+
+  def update_accuracy(self, labels, logits):
+    self.accuracy_tracker.update_state(labels, logits)
+    self.auc_tracker.update_state(labels, tf.nn.softmax(logits)[:, 1])
+
+  def test_step(self, data):
+    images, labels = unpack(data)
+    logits = tf.cast(self.detector(images, training=False), tf.float32)
+    batch = global_sum(tf.cast(tf.shape(labels)[0], tf.float32))
+    self.track("loss", tf.reduce_sum(cross_entropy(labels, logits)) / batch)
+    self.update_accuracy(labels, logits)
+    return self.results(["loss"])
+
+  def predict_step(self, data):
+    return tf.cast(self.detector(images_of(data), training=False), tf.float32)
+
+  # ---- config --------------------------------------------------------------------------
+
+  def get_config(self):
+    return {"name": self.name, "trainable": self.trainable,
+            "detector": keras.saving.serialize_keras_object(self.detector)}
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    config["detector"] = keras.saving.deserialize_keras_object(config["detector"])
+    return cls(**config)
