@@ -11,6 +11,8 @@ global batch (summed over replicas), so that the gradients the optimizer all-red
 optimizer is wrapped in `keras.optimizers.LossScaleOptimizer`.
 """
 
+import copy
+
 import keras
 import tensorflow as tf
 
@@ -238,5 +240,7 @@ class TrainingModel(keras.Model):
   @classmethod
   def from_config(cls, config):
     config = dict(config)
-    config["detector"] = keras.saving.deserialize_keras_object(config["detector"])
+    # deepcopy: deserialisation consumes the nested dicts it is given.
+    config["detector"] = keras.saving.deserialize_keras_object(
+        copy.deepcopy(config["detector"]))
     return cls(**config)

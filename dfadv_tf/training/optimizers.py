@@ -52,8 +52,8 @@ class RAdam(keras.optimizers.Optimizer):
     lr = ops.cast(learning_rate, variable.dtype)
     gradient = ops.cast(gradient, variable.dtype)
     t = ops.cast(self.iterations + 1, variable.dtype)
-    beta_1 = ops.cast(self.beta_1, variable.dtype)
-    beta_2 = ops.cast(self.beta_2, variable.dtype)
+    beta_1 = ops.convert_to_tensor(self.beta_1, variable.dtype)
+    beta_2 = ops.convert_to_tensor(self.beta_2, variable.dtype)
     if self.l2_weight_decay:
       if self.decoupled_weight_decay:
         self.assign(variable, variable * (1.0 - lr * self.l2_weight_decay))

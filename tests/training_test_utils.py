@@ -1,0 +1,46 @@
+"""Tiny detectors, data and weight snapshots for the training-mode tests."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+IMAGE_SIZE = 32
+# A tiny BlurGenerator; min_inv_var 0.01 so that its map is not all on the clamp.
+GENERATOR_KWARGS = {"width": 4, "n_blocks": 1, "min_inv_var": 0.01}
+
+
+def tiny_detector(seed=0):
+  """Two conv layers (one with BatchNorm) + GAP + Dense: (B, 32, 32, 3) -> (B, 2) logits."""
+  keras.utils.set_random_seed(seed)
+  inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
+  x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(inputs)
+  x = keras.layers.BatchNormalization()(x)
+  x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(x)
+  x = keras.layers.GlobalAveragePooling2D()(x)
+  return keras.Model(inputs, keras.layers.Dense(2, dtype="float32")(x), name="detector")
+
+
+def tiny_arrays(n=8, labels=None, seed=0):
+  """n images (n, 32, 32, 3) uniform in [-1, 1] and labels (alternating 0/1 by default)."""
+  rng = np.random.default_rng(seed)
+  images = rng.uniform(-1.0, 1.0, (n, IMAGE_SIZE, IMAGE_SIZE, 3)).astype("float32")
+  labels = np.arange(n) % 2 if labels is None else np.full(n, labels)
+  return images, labels.astype("int32")
+
+
+def tiny_dataset(n=8, batch_size=8, labels=None, dicts=False):
+  """A tf.data.Dataset of (images, labels) batches, or of {"image", "label"} dicts."""
+  images, labels = tiny_arrays(n, labels)
+  if dicts:
+    return tf.data.Dataset.from_tensor_slices({"image": images, "label": labels}).batch(
+        batch_size)
+  return tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
+
+
+def snapshot(weights):
+  return [np.array(w) for w in weights]
+
+
+def changed(before, weights):
+  """True when any of `weights` differs from the `snapshot` `before`."""
+  return any(not np.array_equal(b, np.array(w)) for b, w in zip(before, weights))
