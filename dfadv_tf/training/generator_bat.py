@@ -129,8 +129,10 @@ class GeneratorBATModel(base.TrainingModel):
       optimizer.apply(grads, variables)
       return
     present = base.global_sum(tf.reduce_sum(tf.cast(mask, tf.float32))) > 0
-    # A zero gradient would still move the weights through momentum and weight decay:
-    # scale the update by `present` instead of branching (no cond around a merge_call).
+    # A zero gradient would still move the weights (momentum, weight decay), so the old
+    # weights are put back. A tf.where, not a tf.cond: the optimizer's cross-replica
+    # merge_call cannot sit in a cond branch under MirroredStrategy. The optimizer's own
+    # state (iterations, moments) still takes the zero-gradient step.
     olds = [tf.identity(v) for v in variables]
     optimizer.apply(grads, variables)
     for var, old in zip(variables, olds):
@@ -139,6 +141,11 @@ class GeneratorBATModel(base.TrainingModel):
   def adversary_step(self, images, labels):
     for _ in range(self.g_steps):
       self.generator_step(images, labels)
+    return self.detector_rows(images, labels)
+
+  def detector_rows(self, images, labels):
+    """The adversarial rows of the detector update, blur(x, G(x)) (+ FGSM for Combined
+    AT), from the generators in training mode, under stop-gradient."""
     inv_var = tf.stop_gradient(self.inv_var(images, labels, training=True))
     return tf.stop_gradient(self._adversarial_rows(images, labels, inv_var))
 

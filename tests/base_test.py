@@ -1,0 +1,88 @@
+"""Tests of dfadv_tf.training.base: batch unpacking, losses, global-batch averaging."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dfadv_tf.training import base
+from dfadv_tf.training.detector import DetectorModel
+from dfadv_tf.training.optimizers import RAdam
+from tests.training_test_utils import tiny_arrays
+from tests.training_test_utils import tiny_dataset
+
+
+def _linear_detector():
+  """No BatchNorm, so one replica and two replicas compute the same step."""
+  keras.utils.set_random_seed(0)
+  inputs = keras.Input((32, 32, 3))
+  x = keras.layers.AveragePooling2D(8)(inputs)
+  return keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+
+
+class UnpackTest(tf.test.TestCase):
+
+  def test_tuple_and_dict(self):
+    images, labels = tiny_arrays(2)
+    for batch in ((images, labels), {"image": images, "label": labels[:, None]}):
+      out_images, out_labels = base.unpack(batch)
+      self.assertEqual(out_images.dtype, tf.float32)
+      self.assertEqual(out_labels.dtype, tf.int32)
+      self.assertAllEqual(out_labels, labels)
+
+  def test_bad_batches(self):
+    with self.assertRaisesRegex(ValueError, "missing \\['label'\\]"):
+      base.unpack({"image": np.zeros((1, 4, 4, 3))})
+    with self.assertRaisesRegex(ValueError, "must be \\(images, labels\\)"):
+      base.unpack((np.zeros((1, 4, 4, 3)),))
+
+  def test_images_of(self):
+    images = np.zeros((1, 4, 4, 3))
+    for batch in (images, (images,), (images, [0]), {"image": images}):
+      self.assertIs(base.images_of(batch), images)
+
+  def test_cross_entropy(self):
+    logits = np.array([[0.0, 0.0], [2.0, -1.0]], np.float32)
+    expected = [np.log(2.0), np.log(1.0 + np.exp(-3.0))]
+    self.assertAllClose(base.cross_entropy(tf.constant([1, 0]), logits), expected)
+
+  def test_clone_optimizer(self):
+    optimizer = RAdam(1e-3, weight_decay=5e-4)
+    clone = base.clone_optimizer(optimizer)
+    self.assertIsNot(clone, optimizer)
+    self.assertEqual(clone.get_config(), optimizer.get_config())
+
+
+class GlobalBatchTest(tf.test.TestCase):
+
+  def _one_step(self, strategy):
+    with strategy.scope():
+      model = DetectorModel(_linear_detector())
+      model.compile(optimizer=keras.optimizers.SGD(0.5))
+    loss = model.fit(tiny_dataset(8), verbose=0).history["loss"][0]
+    return loss, model.detector.get_weights()
+
+  def test_mirrored_step_equals_single_device_step(self):
+    loss, weights = self._one_step(tf.distribute.get_strategy())
+    mirrored_loss, mirrored_weights = self._one_step(
+        tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    self.assertAllClose(mirrored_loss, loss, rtol=1e-5)
+    for a, b in zip(mirrored_weights, weights):
+      self.assertAllClose(a, b, rtol=1e-5, atol=1e-6)
+
+
+class TrainingModelTest(tf.test.TestCase):
+
+  def test_rejects_non_models(self):
+    with self.assertRaisesRegex(ValueError, "detector must be a keras.Model"):
+      DetectorModel(keras.layers.Dense(2))
+
+  def test_plain_model_has_no_adversary(self):
+    model = DetectorModel(_linear_detector())
+    images, labels = tiny_arrays(2)
+    adv, inv_var = model.adversarial_examples(images, labels)
+    self.assertAllEqual(adv, images)
+    self.assertIsNone(inv_var)
+
+
+if __name__ == "__main__":
+  tf.test.main()
