@@ -7,6 +7,7 @@ import tensorflow as tf
 from dfadv_tf.training import base
 from dfadv_tf.training.detector import DetectorModel
 from dfadv_tf.training.optimizers import RAdam
+from tests.training_test_utils import mirrored_strategy
 from tests.training_test_utils import tiny_arrays
 from tests.training_test_utils import tiny_dataset
 
@@ -64,7 +65,7 @@ class GlobalBatchTest(tf.test.TestCase):
   def test_mirrored_step_equals_single_device_step(self):
     loss, weights = self._one_step(tf.distribute.get_strategy())
     mirrored_loss, mirrored_weights = self._one_step(
-        tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+        mirrored_strategy())
     self.assertAllClose(mirrored_loss, loss, rtol=1e-5)
     for a, b in zip(mirrored_weights, weights):
       self.assertAllClose(a, b, rtol=1e-5, atol=1e-6)

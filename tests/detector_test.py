@@ -9,6 +9,7 @@ import tensorflow as tf
 from dfadv_tf.training.detector import DetectorModel
 from tests.layer_test_utils import run_layer_test
 from tests.training_test_utils import changed
+from tests.training_test_utils import mirrored_strategy
 from tests.training_test_utils import snapshot
 from tests.training_test_utils import tiny_arrays
 from tests.training_test_utils import tiny_dataset
@@ -73,7 +74,7 @@ class DetectorModelTest(tf.test.TestCase):
     self.assertIsInstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
 
   def test_mirrored_strategy_fit_step(self):
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy()
     with strategy.scope():
       model = DetectorModel(tiny_detector())
       model.compile()

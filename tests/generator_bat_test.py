@@ -14,6 +14,7 @@ from dfadv_tf.training.optimizers import RAdam
 from tests.layer_test_utils import run_layer_test
 from tests.training_test_utils import GENERATOR_KWARGS
 from tests.training_test_utils import changed
+from tests.training_test_utils import mirrored_strategy
 from tests.training_test_utils import snapshot
 from tests.training_test_utils import tiny_arrays
 from tests.training_test_utils import tiny_dataset
@@ -149,9 +150,20 @@ class GeneratorBATModelTest(tf.test.TestCase):
   @pytest.mark.slow
   @pytest.mark.ci
   def test_mirrored_strategy_fit_step(self):
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy()
     with strategy.scope():
       model = _model()
+    g_fake_before = snapshot(model.generators[1].weights)
+    history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+    self.assertFalse(changed(g_fake_before, model.generators[1].weights))
+
+  @pytest.mark.slow
+  def test_xla_fit_step(self):
+    # What compile(jit_compile="auto") picks on a GPU: the whole train_step under XLA.
+    model = GeneratorBATModel(tiny_detector(), g_steps=1, kernel_size=5,
+                              combined_fgsm_eps=1 / 255, generator_kwargs=GENERATOR_KWARGS)
+    model.compile(jit_compile=True)
     g_fake_before = snapshot(model.generators[1].weights)
     history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
     self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))

@@ -10,6 +10,7 @@ from dfadv_tf.attacks.additive import fgsm
 from dfadv_tf.training.gradient_at import GradientATModel
 from tests.layer_test_utils import run_layer_test
 from tests.training_test_utils import changed
+from tests.training_test_utils import mirrored_strategy
 from tests.training_test_utils import snapshot
 from tests.training_test_utils import tiny_arrays
 from tests.training_test_utils import tiny_dataset
@@ -95,7 +96,7 @@ class GradientATModelTest(tf.test.TestCase):
     self.assertTrue(np.isfinite(model.fit(tiny_dataset(), verbose=0).history["loss"][0]))
 
   def test_mirrored_strategy_fit_step(self):
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy()
     with strategy.scope():
       model = GradientATModel(tiny_detector(), "fgsm", ATTACK_KWARGS["fgsm"])
       model.compile()

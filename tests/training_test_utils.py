@@ -1,4 +1,7 @@
-"""Tiny detectors, data and weight snapshots for the training-mode tests."""
+"""Tiny detectors, data, weight snapshots and a shared MirroredStrategy for the
+training-mode tests."""
+
+import functools
 
 import keras
 import numpy as np
@@ -44,3 +47,10 @@ def snapshot(weights):
 def changed(before, weights):
   """True when any of `weights` differs from the `snapshot` `before`."""
   return any(not np.array_equal(b, np.array(w)) for b, w in zip(before, weights))
+
+
+@functools.lru_cache(maxsize=None)
+def mirrored_strategy():
+  """One MirroredStrategy over the 2 logical CPUs (tests/conftest.py) per process: the
+  collective instance keys of separate strategies on the same devices collide."""
+  return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
