@@ -149,6 +149,19 @@ class GeneratorBATModelTest(tf.test.TestCase):
 
   @pytest.mark.slow
   @pytest.mark.ci
+  def test_mixed_float16_fit_step_without_fake_rows(self):
+    keras.config.set_dtype_policy("mixed_float16")
+    model = _model(combined_fgsm_eps=1 / 255)
+    g_fake_before = snapshot(model.generators[1].weights)
+    history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+    self.assertFalse(changed(g_fake_before, model.generators[1].weights))
+    # G_f's gradient stayed finite (no skipped step halving its loss scale).
+    self.assertEqual(float(model.generator_optimizers[1].dynamic_scale),
+                     float(model.generator_optimizers[0].dynamic_scale))
+
+  @pytest.mark.slow
+  @pytest.mark.ci
   def test_mirrored_strategy_fit_step(self):
     strategy = mirrored_strategy()
     with strategy.scope():
@@ -170,6 +183,9 @@ class GeneratorBATModelTest(tf.test.TestCase):
     self.assertFalse(changed(g_fake_before, model.generators[1].weights))
 
   def test_invalid_arguments(self):
+    with self.assertRaisesRegex(ValueError, "computes its own loss"):
+      GeneratorBATModel(tiny_detector(), generator_kwargs=GENERATOR_KWARGS).compile(
+          loss="mse")
     with self.assertRaisesRegex(ValueError, "generators must be 1 or 2"):
       GeneratorBATModel(tiny_detector(), generators=3)
     with self.assertRaisesRegex(ValueError, "g_steps"):

@@ -50,7 +50,7 @@ class RowMaskedBatchNormalization(keras.layers.BatchNormalization):
 
   `row_mask` (B,) bool: in training mode the batch mean/variance (and the moving-average
   update) use only those rows; with no row selected the moving statistics are kept as
-  they are. The other rows are normalised with the same statistics. This lets two
+  they are (and all rows are normalised with their own batch statistics). The other rows are normalised with the same statistics. This lets two
   generators share one static-shape batch (Two-Gen-BAT) without mixing their classes.
   """
 
@@ -60,8 +60,12 @@ class RowMaskedBatchNormalization(keras.layers.BatchNormalization):
     keep = ops.any(row_mask)
     old_mean = ops.copy(self.moving_mean)
     old_variance = ops.copy(self.moving_variance)
+    # With no row selected, normalise with the statistics of all rows (the output is then
+    # unused, but stays finite: zero statistics would blow it up, and its gradient with
+    # it, under float16); the moving statistics are restored below.
+    rows = ops.logical_or(row_mask, ops.logical_not(keep))
     mask = ops.broadcast_to(
-        ops.reshape(row_mask, (-1,) + (1,) * (len(inputs.shape) - 2)),
+        ops.reshape(rows, (-1,) + (1,) * (len(inputs.shape) - 2)),
         ops.shape(inputs)[:-1])
     outputs = super().call(inputs, training=training, mask=mask)
     self.moving_mean.assign(ops.where(keep, self.moving_mean, old_mean))

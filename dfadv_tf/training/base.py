@@ -152,6 +152,11 @@ class TrainingModel(keras.Model):
     """`optimizer`: the detector's (default: RAdam lr 5e-4, weight decay 5e-4, paper
     Sec. IV). Other arguments go to `keras.Model.compile` (no loss or metrics: the
     modes compute their own)."""
+    for name in ("loss", "metrics", "loss_weights", "weighted_metrics"):
+      if kwargs.get(name) is not None:
+        raise ValueError(
+            f"{type(self).__name__}.compile computes its own loss and trackers; got "
+            f"{name}={kwargs[name]!r}, expected None.")
     if optimizer is None:
       optimizer = RAdam(DETECTOR_LEARNING_RATE, weight_decay=WEIGHT_DECAY)
     kwargs.pop("auto_scale_loss", None)
