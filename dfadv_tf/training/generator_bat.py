@@ -104,35 +104,39 @@ class GeneratorBATModel(base.TrainingModel):
     """One update of every generator against the frozen detector (inference mode)."""
     masks = self._row_masks(labels)
     variables = [g.trainable_variables for g in self.generators]
+    counts = [base.global_sum(tf.cast(tf.size(labels) if m is None else
+                                      tf.math.count_nonzero(m), tf.float32))
+              for m in masks]
     with tf.GradientTape() as tape:
       inv_var = self.inv_var(images, labels, training=True)
       blurred = pixel_gaussian_blur(images, inv_var, self.kernel_size)
       ce = base.cross_entropy(labels, self.detector(blurred, training=False))
       scaled = []
-      for name, mask, optimizer in zip(self._generator_losses, masks,
-                                       self.generator_optimizers):
-        weights = tf.ones_like(ce) if mask is None else tf.cast(mask, tf.float32)
-        count = base.global_sum(tf.reduce_sum(weights))
-        loss = -tf.math.divide_no_nan(tf.reduce_sum(weights * ce), count)
+      for name, mask, count, optimizer in zip(self._generator_losses, masks, counts,
+                                              self.generator_optimizers):
+        rows_ce = ce if mask is None else tf.where(mask, ce, 0.0)
+        loss = -tf.math.divide_no_nan(tf.reduce_sum(rows_ce), count)
         self.track(name, loss, present=count > 0)
         scaled.append(optimizer.scale_loss(loss))
-      # Each loss depends on its own generator only, so one backward pass gives all.
-      grads = tape.gradient(tf.add_n(scaled), tf.nest.flatten(variables))
+      total = tf.add_n(scaled)
+    # Each loss depends on its own generator only, so one backward pass gives all.
+    grads = tape.gradient(total, tf.nest.flatten(variables))
     start = 0
-    for optimizer, var_list, mask in zip(self.generator_optimizers, variables, masks):
-      self._apply_if_rows(optimizer, grads[start:start + len(var_list)], var_list, mask)
+    for optimizer, var_list, mask, count in zip(self.generator_optimizers, variables,
+                                                masks, counts):
+      var_grads = grads[start:start + len(var_list)]
       start += len(var_list)
+      if mask is None:
+        optimizer.apply(var_grads, var_list)
+      else:
+        self._apply_if_rows(optimizer, var_grads, var_list, count > 0)
 
-  def _apply_if_rows(self, optimizer, grads, variables, mask):
-    """Applies `grads` unless the generator has no row in the global batch."""
-    if mask is None:
-      optimizer.apply(grads, variables)
-      return
-    present = base.global_sum(tf.reduce_sum(tf.cast(mask, tf.float32))) > 0
-    # A zero gradient would still move the weights (momentum, weight decay), so the old
-    # weights are put back. A tf.where, not a tf.cond: the optimizer's cross-replica
-    # merge_call cannot sit in a cond branch under MirroredStrategy. The optimizer's own
-    # state (iterations, moments) still takes the zero-gradient step.
+  def _apply_if_rows(self, optimizer, grads, variables, present):
+    """Applies `grads`, then puts the old weights back unless `present` (the generator
+    has rows in the global batch). A zero gradient alone would still move the weights
+    (momentum, weight decay). A tf.where, not a tf.cond: the optimizer's cross-replica
+    merge_call cannot sit in a cond branch under MirroredStrategy. The optimizer's own
+    state (iterations, moments) still takes the zero-gradient step."""
     olds = [tf.identity(v) for v in variables]
     optimizer.apply(grads, variables)
     for var, old in zip(variables, olds):
