@@ -167,9 +167,6 @@ class TrainingModel(keras.Model):
   def compile_from_config(self, config):
     self.compile(**keras.saving.deserialize_keras_object(config))
 
-  def minimize(self, optimizer, tape, scaled_loss, variables):
-    optimizer.apply(tape.gradient(scaled_loss, variables), variables)
-
   # ---- steps ---------------------------------------------------------------------------
 
   def call(self, images, training=False):
@@ -213,7 +210,7 @@ class TrainingModel(keras.Model):
       if self.detector.losses:
         loss += tf.add_n(self.detector.losses) / num_replicas()
       scaled = self.optimizer.scale_loss(loss)
-    self.minimize(self.optimizer, tape, scaled, variables)
+    self.optimizer.apply(tape.gradient(scaled, variables), variables)
     self.track("loss", loss)
     clean_logits = logits[:tf.shape(labels)[0]]
     if weights is not None:
