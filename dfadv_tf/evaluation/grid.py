@@ -90,7 +90,8 @@ def table_rows(results, columns=("auc", "acc")):
   if not results:
     raise ValueError("results is empty: evaluate at least one model on one set.")
   sets = list(next(iter(results.values())))
-  header = ["Method"] + [f"{s} {c.upper()} (%)" for s in sets + ["Avg"] for c in columns]
+  header = ["Method"] + [f"{s} {c.split('_')[-1].upper()} (%)" for s in sets + ["Avg"]
+                        for c in columns]
   rows = []
   for model, by_set in results.items():
     missing = [s for s in sets if s not in by_set]

@@ -1,0 +1,349 @@
+"""One experiment end to end: data -> training mode -> fit -> best detector -> test grids.
+
+The layer above `training`, `data` and `evaluation` that the binaries (`tools/train.py`,
+`tools/evaluate.py`) wire flags into; usable from a notebook too:
+
+    config = ExperimentConfig(mode="two_gen_bat", backbone="small_cnn", image_size=64,
+                              data_root="demo_data", dataset="ffpp_demo", epochs=2)
+    result = run_experiment(config)          # fits, selects on val, evaluates the grids
+    print(result["tables"]["cross_method"])  # Markdown, shaped like Table I
+
+Modes (paper names): baseline, grad_aat (FGSM, Eq. 1/3), grad_pgd (PGD, App. C),
+grad_bat (gradient BAT, Eq. 6), grad_sat (spatial, Xiao et al.), gen_bat (one
+generator, Eq. 7), two_gen_bat (G_r and G_f), combined (Two-Gen-BAT + FGSM, Fig. 3).
+
+Model selection follows the reference: the detector with the best accuracy on the
+validation split of the training selection is kept (never the test split).
+"""
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dfadv_tf.augment.layers import AUGMENTATIONS, get_augmentation
+from dfadv_tf.data import records
+from dfadv_tf.evaluation import grid as grid_lib
+from dfadv_tf.models.backbones import BACKBONES, build_detector
+from dfadv_tf.training import DetectorModel, GeneratorBATModel, GradientATModel
+from dfadv_tf.training.callbacks import AdversarialTensorBoard
+from dfadv_tf.training.optimizers import RAdam, StepDecay
+
+REAL_METHOD = grid_lib.REAL_METHOD
+MODES = ("baseline", "grad_aat", "grad_pgd", "grad_bat", "grad_sat", "gen_bat",
+         "two_gen_bat", "combined")
+PAPER_NAMES = {"baseline": "Baseline", "grad_aat": "+ Grad-AAT", "grad_pgd": "+ Grad-AAT (PGD)",
+               "grad_bat": "+ Grad-BAT", "grad_sat": "+ Grad-SAT", "gen_bat": "+ Gen-BAT",
+               "two_gen_bat": "+ Two-Gen-BAT", "combined": "+ Combined AT"}
+POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+BEST_DETECTOR = "best_detector.keras"
+
+
+@dataclasses.dataclass
+class ExperimentConfig:
+  """Everything one run needs; defaults are the paper's (Sec. IV, REFERENCE_NOTES.md).
+
+  Units: learning rates per update, `eps` in the [-1, 1] input space, `decay_epochs`
+  in epochs (0 = no decay). `steps_per_epoch` 0 = one pass over the balanced train split.
+  """
+  mode: str = "baseline"
+  backbone: str = "efficientnetb5"
+  weights: str = "none"
+  image_size: int = 256
+  dropout: float = 0.0
+  augment: str = "none"
+  data_root: str = "data"
+  dataset: str = "ffpp"
+  train_methods: tuple = ("NeuralTextures",)
+  train_qualities: tuple = ("c23",)
+  test_methods: tuple = ("NeuralTextures", "Deepfakes", "Face2Face", "FaceSwap")
+  test_qualities: tuple = ("raw", "c23", "c40")
+  extra_test_datasets: tuple = ()
+  batch_size: int = 32
+  epochs: int = 120
+  steps_per_epoch: int = 0
+  val_steps: int = 0
+  learning_rate: float = 5e-4
+  generator_learning_rate: float = 2e-3
+  weight_decay: float = 5e-4
+  decay_epochs: int = 10
+  decay_factor: float = 0.1
+  g_steps: int = 3
+  generator_width: int = 64
+  generator_blocks: int = 3
+  kernel_size: int = 9
+  fgsm_eps: float = 1.0 / 255
+  pgd_steps: int = 3
+  pgd_step_size: float = 0.5 / 255
+  bat_eps: float = 10.0
+  bat_steps: int = 1
+  sat_tau: float = 0.05
+  sat_steps: int = 1
+  sat_step_size: float = 0.01
+  mixed_precision: str = "float32"
+  jit_compile: bool = False
+  seed: int = 0
+  output_dir: str = "runs/experiment"
+  image_every_epochs: int = 1
+
+  def __post_init__(self):
+    for name in ("train_methods", "train_qualities", "test_methods", "test_qualities",
+                 "extra_test_datasets"):
+      value = getattr(self, name)
+      setattr(self, name, tuple([value] if isinstance(value, str) else value))
+    checks = [
+        (self.mode in MODES, f"mode must be one of {MODES}, got {self.mode!r}"),
+        (self.backbone in BACKBONES,
+         f"backbone must be one of {BACKBONES}, got {self.backbone!r}"),
+        (self.augment in AUGMENTATIONS,
+         f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}"),
+        (self.mixed_precision in POLICIES,
+         f"mixed_precision must be one of {POLICIES}, got {self.mixed_precision!r}"),
+        (self.train_methods and self.train_qualities,
+         "train_methods and train_qualities must name at least one method and quality"),
+        (REAL_METHOD not in self.train_methods,
+         f"train_methods lists fake methods; the real '{REAL_METHOD}' videos are added "
+         "automatically"),
+    ]
+    for name in ("image_size", "batch_size", "epochs", "g_steps", "kernel_size",
+                 "pgd_steps", "bat_steps", "sat_steps", "generator_width",
+                 "generator_blocks", "image_every_epochs"):
+      checks.append((getattr(self, name) >= 1, f"{name} must be >= 1, got "
+                     f"{getattr(self, name)!r}"))
+    for name in ("steps_per_epoch", "val_steps", "decay_epochs", "fgsm_eps", "bat_eps",
+                 "weight_decay", "dropout"):
+      checks.append((getattr(self, name) >= 0, f"{name} must be >= 0, got "
+                     f"{getattr(self, name)!r}"))
+    for ok, message in checks:
+      if not ok:
+        raise ValueError(message)
+
+  @property
+  def run_name(self):
+    return PAPER_NAMES[self.mode] if self.mode != "baseline" else self.backbone
+
+
+# ---- data --------------------------------------------------------------------------
+
+
+def train_dataset(config):
+  """Balanced, shuffled, repeated (images, labels) batches of the training selection."""
+  layer = get_augmentation(config.augment, seed=config.seed)
+  augment = None if layer is None else (lambda images: layer(images, training=True))
+  return records.load_split(
+      config.data_root, config.dataset, [REAL_METHOD, *config.train_methods],
+      list(config.train_qualities), "train", config.image_size, config.batch_size,
+      shuffle=True, balance="oversample", augment=augment, seed=config.seed, repeat=True,
+      drop_remainder=True)
+
+
+def validation_dataset(config):
+  """The validation split of the training selection (model selection only)."""
+  return records.load_split(
+      config.data_root, config.dataset, [REAL_METHOD, *config.train_methods],
+      list(config.train_qualities), "val", config.image_size, config.batch_size,
+      shuffle=False)
+
+
+def _label_counts(config, split):
+  shards = records.select_shards(config.data_root, config.dataset,
+                                 [REAL_METHOD, *config.train_methods],
+                                 list(config.train_qualities), split)
+  return [sum(s["records"] for s in shards if s["label"] == label) for label in (0, 1)]
+
+
+def steps_per_epoch(config):
+  """`config.steps_per_epoch`, or one pass over the balanced train split: 2 x the
+  larger class / batch size (what `balance="oversample"` yields)."""
+  if config.steps_per_epoch:
+    return config.steps_per_epoch
+  return max(1, 2 * max(_label_counts(config, "train")) // config.batch_size)
+
+
+def validation_steps(config):
+  """`config.val_steps`, or the batches of one pass over the validation split."""
+  if config.val_steps:
+    return config.val_steps
+  return max(1, -(-sum(_label_counts(config, "val")) // config.batch_size))
+
+
+def test_grids(config):
+  """{grid name: {set name: ([methods], [qualities], dataset name)}}.
+
+  cross_method: every test method at the first training quality (Table I);
+  cross_quality: the first training method at every test quality (Table II);
+  one grid per extra test dataset (DFD, Celeb-DF: all its methods and qualities).
+  """
+  quality = config.train_qualities[0]
+  method = config.train_methods[0]
+  grids = {
+      "cross_method": {name: (*sel, config.dataset) for name, sel in
+                       grid_lib.cross_method_sets(config.test_methods, quality).items()},
+      "cross_quality": {name: (*sel, config.dataset) for name, sel in
+                        grid_lib.cross_quality_sets(method, config.test_qualities).items()},
+  }
+  for dataset in config.extra_test_datasets:
+    grids[dataset] = {dataset: (None, None, dataset)}
+  return grids
+
+
+def grid_datasets(config, sets, split="test"):
+  """{set name: metadata dataset} for one grid of `test_grids`."""
+  return {name: records.load_split(config.data_root, dataset, methods, qualities, split,
+                                   config.image_size, config.batch_size, shuffle=False,
+                                   with_metadata=True)
+          for name, (methods, qualities, dataset) in sets.items()}
+
+
+# ---- model -------------------------------------------------------------------------
+
+
+def _schedule(config, learning_rate, steps, updates_per_step=1):
+  if not config.decay_epochs:
+    return learning_rate
+  return StepDecay.from_epochs(learning_rate, config.decay_epochs, steps,
+                               updates_per_step=updates_per_step,
+                               factor=config.decay_factor)
+
+
+def build_training_model(config, steps):
+  """The compiled training mode of `config` (detector from `build_detector`)."""
+  keras.utils.set_random_seed(config.seed)
+  keras.mixed_precision.set_global_policy(config.mixed_precision)
+  weights = None if config.weights in ("", "none") else config.weights
+  detector = build_detector(config.backbone, config.image_size, weights=weights,
+                            dropout=config.dropout)
+  attacks = {
+      "grad_aat": ("fgsm", {"eps": config.fgsm_eps}),
+      "grad_pgd": ("pgd", {"eps": config.fgsm_eps, "step_size": config.pgd_step_size,
+                           "steps": config.pgd_steps}),
+      "grad_bat": ("blur", {"eps": config.bat_eps, "steps": config.bat_steps,
+                            "kernel_size": config.kernel_size}),
+      "grad_sat": ("spatial", {"tau": config.sat_tau, "steps": config.sat_steps,
+                               "step_size": config.sat_step_size}),
+  }
+  if config.mode == "baseline":
+    model = DetectorModel(detector)
+  elif config.mode in attacks:
+    attack, kwargs = attacks[config.mode]
+    model = GradientATModel(detector, attack=attack, attack_kwargs=kwargs, seed=config.seed)
+  else:
+    model = GeneratorBATModel(
+        detector, generators=1 if config.mode == "gen_bat" else 2, g_steps=config.g_steps,
+        kernel_size=config.kernel_size,
+        combined_fgsm_eps=config.fgsm_eps if config.mode == "combined" else None,
+        generator_kwargs={"width": config.generator_width,
+                          "n_blocks": config.generator_blocks})
+  compile_kwargs = {}
+  if isinstance(model, GeneratorBATModel):
+    compile_kwargs["generator_optimizer"] = RAdam(
+        _schedule(config, config.generator_learning_rate, steps, config.g_steps),
+        weight_decay=config.weight_decay)
+  model.compile(optimizer=RAdam(_schedule(config, config.learning_rate, steps),
+                                weight_decay=config.weight_decay),
+                jit_compile=config.jit_compile, **compile_kwargs)
+  return model
+
+
+class BestDetectorCheckpoint(keras.callbacks.Callback):
+  """Saves `model.detector` alone (atomically) whenever `monitor` improves."""
+
+  def __init__(self, path, monitor="val_accuracy"):
+    super().__init__()
+    self.path = path
+    self.monitor = monitor
+    self.best = -np.inf
+    self.best_epoch = None
+
+  def on_epoch_end(self, epoch, logs=None):
+    value = (logs or {}).get(self.monitor)
+    if value is None:
+      raise ValueError(f"BestDetectorCheckpoint monitors {self.monitor!r}, which the "
+                       f"epoch logs lack (they have {sorted(logs or {})}).")
+    if value > self.best:
+      self.best, self.best_epoch = float(value), epoch + 1
+      tmp = self.path + ".tmp.keras"
+      self.model.detector.save(tmp)
+      os.replace(tmp, self.path)
+
+
+def callbacks(config, output_dir):
+  """Per-epoch checkpoints of the whole training model, the best detector on val
+  accuracy, BackupAndRestore (resume after a kill), TensorBoard scalars plus the
+  adversarial images and sigma maps of a fixed validation batch."""
+  images, labels = validation_batch(config)
+  return [
+      keras.callbacks.ModelCheckpoint(
+          os.path.join(output_dir, "checkpoints", "epoch_{epoch:03d}.keras")),
+      BestDetectorCheckpoint(os.path.join(output_dir, BEST_DETECTOR)),
+      keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
+      AdversarialTensorBoard(os.path.join(output_dir, "logs"), images, labels,
+                             image_freq=config.image_every_epochs),
+  ]
+
+
+def validation_batch(config, count=8):
+  """A fixed batch of `count` validation images and labels for TensorBoard images."""
+  images, labels = next(iter(records.load_split(
+      config.data_root, config.dataset, [REAL_METHOD, *config.train_methods],
+      list(config.train_qualities), "val", config.image_size, count, shuffle=True,
+      balance="oversample", seed=config.seed)))
+  return images, labels
+
+
+# ---- evaluation --------------------------------------------------------------------
+
+
+def evaluate_detector(detector, config):
+  """{grid name: {set name: metrics}} of a detector on every grid of `test_grids`."""
+  return {grid_name: grid_lib.evaluate_grid(detector, grid_datasets(config, sets))
+          for grid_name, sets in test_grids(config).items()}
+
+
+def write_tables(results_by_model, output_dir, logdir=None, level="frame"):
+  """{model: {grid: {set: metrics}}} -> one Markdown/CSV table per grid under
+  `<output_dir>/tables/` (`<grid>.md` for frame level, `<grid>_video.md` for video
+  level AUC/ACC); returns {grid: markdown}."""
+  if level not in ("frame", "video"):
+    raise ValueError(f"level must be 'frame' or 'video', got {level!r}.")
+  grids = list(next(iter(results_by_model.values())))
+  titles = {"cross_method": "Cross-method (trained on one method, tested on each)",
+            "cross_quality": "Cross-quality (trained on one quality, tested on each)"}
+  columns = ("auc", "acc") if level == "frame" else ("video_auc", "video_acc")
+  suffix = "" if level == "frame" else "_video"
+  return {g: grid_lib.write_table({m: r[g] for m, r in results_by_model.items()},
+                                  os.path.join(output_dir, "tables", g + suffix),
+                                  f"{titles.get(g, g)}, {level} level", columns=columns,
+                                  logdir=logdir)
+          for g in grids}
+
+
+def run_experiment(config, verbose="auto"):
+  """Fits `config`'s mode, keeps the best detector on val, evaluates the test grids.
+
+  Writes under `config.output_dir`: config.json, checkpoints/, best_detector.keras,
+  logs/ (TensorBoard), tables/*.md|csv, results.json. Returns {"results", "tables",
+  "best_epoch", "history"}.
+  """
+  output_dir = config.output_dir
+  os.makedirs(output_dir, exist_ok=True)
+  grid_lib.atomic_write_text(os.path.join(output_dir, "config.json"),
+                             json.dumps(dataclasses.asdict(config), indent=2))
+  steps = steps_per_epoch(config)
+  model = build_training_model(config, steps)
+  val = validation_dataset(config)
+  cbs = callbacks(config, output_dir)
+  history = model.fit(train_dataset(config), epochs=config.epochs, steps_per_epoch=steps,
+                      validation_data=val, validation_steps=validation_steps(config),
+                      callbacks=cbs, shuffle=False, verbose=verbose)
+  best = next(c for c in cbs if isinstance(c, BestDetectorCheckpoint))
+  detector = keras.saving.load_model(os.path.join(output_dir, BEST_DETECTOR))
+  results = {config.run_name: evaluate_detector(detector, config)}
+  grid_lib.atomic_write_text(os.path.join(output_dir, "results.json"),
+                             json.dumps(results, indent=2))
+  tables = write_tables(results, output_dir, logdir=os.path.join(output_dir, "logs"))
+  return {"results": results, "tables": tables, "best_epoch": best.best_epoch,
+          "history": history.history}
