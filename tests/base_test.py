@@ -24,7 +24,8 @@ class UnpackTest(tf.test.TestCase):
 
   def test_tuple_and_dict(self):
     images, labels = tiny_arrays(2)
-    for batch in ((images, labels), {"image": images, "label": labels[:, None]}):
+    for batch in ((images, labels), (images, labels, None),
+                  {"image": images, "label": labels[:, None]}):
       out_images, out_labels = base.unpack(batch)
       self.assertEqual(out_images.dtype, tf.float32)
       self.assertEqual(out_labels.dtype, tf.int32)
@@ -35,6 +36,15 @@ class UnpackTest(tf.test.TestCase):
       base.unpack({"image": np.zeros((1, 4, 4, 3))})
     with self.assertRaisesRegex(ValueError, "must be \\(images, labels\\)"):
       base.unpack((np.zeros((1, 4, 4, 3)),))
+    with self.assertRaisesRegex(ValueError, "sample weights are not supported"):
+      base.unpack((np.zeros((1, 4, 4, 3)), [0], [1.0]))
+
+  def test_train_on_batch(self):
+    images, labels = tiny_arrays(4)
+    model = DetectorModel(_linear_detector())
+    model.compile()
+    logs = model.train_on_batch(images, labels, return_dict=True)
+    self.assertTrue(np.isfinite(logs["loss"]))
 
   def test_images_of(self):
     images = np.zeros((1, 4, 4, 3))

@@ -36,8 +36,11 @@ def unpack(data):
           f"a dict batch needs the keys 'image' and 'label', missing {sorted(missing)} "
           f"(got keys {sorted(data)}).")
     images, labels = data["image"], data["label"]
-  elif isinstance(data, (tuple, list)) and len(data) == 2:
-    images, labels = data
+  elif isinstance(data, (tuple, list)) and len(data) in (2, 3):
+    if len(data) == 3 and data[2] is not None:
+      raise ValueError("sample weights are not supported: the modes weight the clean and "
+                       "adversarial rows themselves (see adv_weight).")
+    images, labels = data[0], data[1]
   else:
     raise ValueError(
         "a training batch must be (images, labels) or a dict with 'image' and 'label', "
