@@ -193,5 +193,76 @@ class RecordsTest(tf.test.TestCase):
                            split="train", video_id="v", frame_index=0)
 
 
+
+class MasksAndClipsTest(tf.test.TestCase):
+  """`load_split(with_mask=True)` and `load_clips` (issue 8)."""
+
+  def setUp(self):
+    super().setUp()
+    self.root = self.get_temp_dir()
+
+  def test_with_mask_yields_mask_zeros_for_real_and_minus_one_for_unknown(self):
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    mask[:4] = 255
+    writer = records.ShardedWriter(self.root, "ds")
+    common = dict(dataset="ds", quality="c23", split="train", frame_index=0)
+    writer.write("train", "Deepfakes", "c23", "00000", [
+        records.make_example(_image(0), label=1, method="Deepfakes", video_id="a",
+                             mask=mask, **common),
+        records.make_example(_image(1), label=1, method="Deepfakes", video_id="b",
+                             **common)])
+    writer.write("train", "youtube", "c23", "00001", [
+        records.make_example(_image(2), label=0, method="youtube", video_id="c", **common)])
+    batch = next(iter(records.load_split(self.root, "ds", split="train", image_size=SIZE,
+                                         batch_size=3, shuffle=False, with_mask=True)))
+    self.assertEqual(sorted(batch), ["image", "label", "mask"])
+    by_video = {}
+    for i, label in enumerate(batch["label"].numpy()):
+      by_video.setdefault(label, []).append(batch["mask"][i].numpy())
+    self.assertEqual(batch["mask"].shape, (3, SIZE, SIZE, 1))
+    self.assertAllEqual(by_video[0][0], np.zeros((SIZE, SIZE, 1)))
+    fakes = sorted(by_video[1], key=lambda m: m.min())
+    self.assertAllEqual(fakes[0], -np.ones((SIZE, SIZE, 1)))
+    self.assertAllClose(fakes[1][:, :, 0], mask / 255.0)
+
+  def _write_videos(self):
+    """Two real and two fake videos of 6 frames each (frames written in reverse)."""
+    writer = records.ShardedWriter(self.root, "ds")
+    for label, method in ((0, "youtube"), (1, "Deepfakes")):
+      examples = [records.make_example(
+          np.full((SIZE, SIZE, 3), 10 * f + 100 * label, np.uint8), label=label, dataset="ds",
+          method=method, quality="c23", split="test", video_id=f"{method}{v}",
+          frame_index=f) for v in range(2) for f in reversed(range(6))]
+      writer.write("test", method, "c23", "00000", examples)
+
+  def test_clips_one_per_video_middle_frame_of_each_segment(self):
+    self._write_videos()
+    elements = list(records.load_clips(self.root, "ds", split="test", image_size=SIZE,
+                                       batch_size=8, segments=3, shuffle=False,
+                                       with_metadata=True))
+    self.assertLen(elements, 1)
+    clips = elements[0]
+    self.assertEqual(clips["image"].shape, (4, 3, SIZE, SIZE, 3))
+    self.assertLen(set(clips["video_id"].numpy()), 4)
+    pixels = np.round((clips["image"][:, :, 0, 0, 0].numpy() + 1) * 127.5)
+    for row, label in zip(pixels, clips["label"].numpy()):
+      self.assertAllClose(row, [10 * f + 100 * label for f in (1, 3, 5)])
+
+  def test_training_clips_random_frame_inside_each_segment(self):
+    self._write_videos()
+    clips, labels = next(iter(records.load_clips(
+        self.root, "ds", split="test", image_size=SIZE, batch_size=6, segments=2,
+        balance="oversample", seed=0, repeat=True)))
+    self.assertEqual(clips.shape, (6, 2, SIZE, SIZE, 3))
+    frames = np.round((clips[:, :, 0, 0, 0].numpy() + 1) * 127.5) - 100 * labels.numpy()[:,
+                                                                                        None]
+    self.assertTrue(np.all(frames[:, 0] <= 20) and np.all(frames[:, 1] >= 30))
+
+  def test_clip_arguments(self):
+    self._write_videos()
+    with self.assertRaisesRegex(ValueError, "segments must be an int >= 1"):
+      records.load_clips(self.root, "ds", split="test", segments=0)
+
+
 if __name__ == "__main__":
   tf.test.main()

@@ -21,11 +21,12 @@ Deepfakes, Face2Face, FaceSwap, NeuralTextures, ...), `quality` (raw, c23, c40, 
 import collections
 import json
 import os
-import tempfile
 
 import cv2
 import numpy as np
 import tensorflow as tf
+
+from dfadv_tf.files import atomic_write
 
 INDEX_FILE = "index.json"
 INDEX_VERSION = 1
@@ -115,21 +116,6 @@ def parse_example(serialized):
   return tf.io.parse_single_example(serialized, FEATURES)
 
 
-def _atomic_write(path, write):
-  """Calls write(temp_path) then renames the temp file to `path` (same folder)."""
-  folder = os.path.dirname(path)
-  os.makedirs(folder, exist_ok=True)
-  fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-  os.close(fd)
-  try:
-    write(temp)
-    os.replace(temp, path)
-  except BaseException:
-    if os.path.exists(temp):
-      os.remove(temp)
-    raise
-
-
 class ShardedWriter:
   """Writes the shards of one dataset and keeps its `index.json`.
 
@@ -180,7 +166,7 @@ class ShardedWriter:
           writer.write(example.SerializeToString())
           entry["records"] += 1
 
-    _atomic_write(os.path.join(self.folder, path), write_records)
+    atomic_write(os.path.join(self.folder, path), write_records)
     entry["videos"] = len(videos)
     self._shards[path] = entry
     self._write_index()
@@ -200,7 +186,7 @@ class ShardedWriter:
       with open(temp, "w", encoding="utf-8") as f:
         json.dump(index, f, indent=1)
 
-    _atomic_write(os.path.join(self.folder, INDEX_FILE), dump)
+    atomic_write(os.path.join(self.folder, INDEX_FILE), dump)
 
 
 def _read_index(folder, missing_ok=False):
@@ -284,21 +270,40 @@ def _records_of_shard(path, expected, on_error, skip_counter):
   return records.filter(lambda record, is_record: is_record).map(lambda r, _: r)
 
 
-def _decode(features, image_size):
-  """Decodes, resizes (bilinear, antialiased) and scales one record's image to [-1, 1]."""
+def _decode_mask(features, image_size):
+  """The record's mask (image_size, image_size, 1) float32 in [0, 1]: decoded and resized
+  when present, zeros for a real record without one, -1 everywhere for a fake record
+  without one (unknown region: map losses skip such rows)."""
+  def decoded():
+    mask = tf.io.decode_png(features["mask"], channels=1)
+    return tf.image.resize(tf.cast(mask, tf.float32) / 255.0, (image_size, image_size))
+  def absent():
+    fill = tf.where(tf.equal(features["label"], FAKE_LABEL), -1.0, 0.0)
+    return tf.fill((image_size, image_size, 1), fill)
+  mask = tf.cond(tf.strings.length(features["mask"]) > 0, decoded, absent)
+  mask.set_shape((image_size, image_size, 1))
+  return mask
+
+
+def _decode(features, image_size, with_mask=False):
+  """Decodes, resizes (bilinear, antialiased) and scales one record's image to [-1, 1]
+  (and its mask, `_decode_mask`, with `with_mask`)."""
   image = tf.io.decode_image(features["image"], channels=3, expand_animations=False)
   image = tf.image.resize(image, (image_size, image_size), antialias=True)
   image = tf.clip_by_value(image, 0.0, 255.0) / 127.5 - 1.0
   image.set_shape((image_size, image_size, 3))
-  return {"image": image, "label": tf.cast(features["label"], tf.int32),
-          "video_id": features["video_id"], "method": features["method"],
-          "quality": features["quality"], "frame_index": features["frame_index"]}
+  out = {"image": image, "label": tf.cast(features["label"], tf.int32),
+         "video_id": features["video_id"], "method": features["method"],
+         "quality": features["quality"], "frame_index": features["frame_index"]}
+  if with_mask:
+    out["mask"] = _decode_mask(features, image_size)
+  return out
 
 
 def load_split(root, dataset, methods=None, qualities=None, split="train", image_size=256,
                batch_size=32, shuffle=True, balance=None, augment=None, seed=None,
                repeat=False, with_metadata=False, drop_remainder=False, on_error="raise",
-               shuffle_buffer=1024, skip_counter=None):
+               shuffle_buffer=1024, skip_counter=None, with_mask=False):
   """Streams one split of a dataset written by `ShardedWriter` as a `tf.data.Dataset`.
 
   Shards are interleaved (8 open at a time) and records shuffled in a bounded buffer, so
@@ -327,9 +332,13 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
       warning names the file).
     shuffle_buffer: records held by the shuffle buffer.
     skip_counter: optional `SkipCounter` that on_error="skip" adds the dropped records to.
+    with_mask: yield dicts {"image", "label", "mask"} (+ the metadata with
+      `with_metadata`), masks (B, image_size, image_size, 1) float32 in [0, 1]: the
+      record's mask, zeros for real records without one, -1 for fake records without
+      one (for map supervision, `AttentionXception`).
   Returns:
     A dataset of (images float32 (B, image_size, image_size, 3) in [-1, 1], labels
-    int32 (B,)), or of dicts with `with_metadata`.
+    int32 (B,)), or of dicts with `with_metadata` / `with_mask`.
   """
   if balance not in (None, "oversample"):
     raise ValueError(f"balance must be None or 'oversample', got {balance!r}")
@@ -378,12 +387,104 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
     if repeat:
       records = records.repeat()
 
-  elements = records.map(lambda r: _decode(parse_example(r), image_size),
+  elements = records.map(lambda r: _decode(parse_example(r), image_size, with_mask),
                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   elements = elements.batch(batch_size, drop_remainder=drop_remainder)
   if augment is not None:
     elements = elements.map(lambda e: dict(e, image=augment(e["image"])),
                             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  if not with_metadata:
+  if with_mask and not with_metadata:
+    elements = elements.map(lambda e: {k: e[k] for k in ("image", "label", "mask")})
+  elif not with_metadata:
     elements = elements.map(lambda e: (e["image"], e["label"]))
   return elements.prefetch(tf.data.AUTOTUNE)
+
+
+def _segment_indices(count, segments, random):
+  """TSN sampling (Wang et al. 2016, Sec. 3.1): `count` frames cut into `segments`
+  equal segments, one index per segment, a random one (`random`) or the middle one."""
+  offsets = tf.random.uniform([segments]) if random else tf.fill([segments], 0.5)
+  length = tf.cast(count, tf.float32) / segments
+  starts = tf.range(segments, dtype=tf.float32) * length
+  return tf.minimum(tf.cast(starts + offsets * length, tf.int32), count - 1)
+
+
+def load_clips(root, dataset, methods=None, qualities=None, split="train", image_size=256,
+               batch_size=8, segments=3, shuffle=True, balance=None, seed=None,
+               repeat=False, with_metadata=False, drop_remainder=False, max_frames=1024):
+  """Streams one split as clips: one example per video, `segments` frames per clip.
+
+  The clip mode of `load_split` for `TSNDetector`: the frames of each video (frames
+  sorted by `frame_index`) are cut into `segments` equal segments and one frame is taken
+  per segment, a random one when `shuffle` (TSN training) and the middle one otherwise
+  (evaluation: one deterministic clip per video, i.e. video-level scores). A video with
+  fewer frames than segments repeats frames. Shards are read one after another per
+  stream; a shard's videos are held (as encoded bytes) until the shard ends, so memory
+  grows with the largest shard. Args as `load_split`, plus `segments` (K >= 1) and
+  `max_frames` (frames kept per video, the first ones by reading order).
+
+  Returns:
+    A dataset of (clips float32 (B, K, image_size, image_size, 3) in [-1, 1], labels
+    int32 (B,)), or with `with_metadata` dicts {"image", "label", "video_id", "method",
+    "quality"}.
+  """
+  if isinstance(segments, bool) or not isinstance(segments, int) or segments < 1:
+    raise ValueError(f"segments must be an int >= 1, got {segments!r}")
+  if balance not in (None, "oversample"):
+    raise ValueError(f"balance must be None or 'oversample', got {balance!r}")
+  shards = select_shards(root, dataset, methods, qualities, split)
+  if not shards:
+    raise ValueError(f"dataset {dataset!r} at {root} has no shards for split={split!r}, "
+                     f"methods={methods}, qualities={qualities}")
+  folder = os.path.join(root, dataset)
+
+  def videos_of_shard(path):
+    def keyed(record):
+      features = parse_example(record)
+      return tf.strings.to_hash_bucket_fast(features["video_id"], 2**62), record
+    return (tf.data.TFRecordDataset(path).map(keyed).group_by_window(
+        key_func=lambda key, record: key,
+        reduce_func=lambda key, window: window.map(lambda k, r: r).batch(max_frames),
+        window_size=max_frames))
+
+  def clip(records):
+    features = tf.io.parse_example(records, FEATURES)
+    order = tf.argsort(features["frame_index"])
+    picked = tf.gather(records, tf.gather(order, _segment_indices(
+        tf.size(records), segments, random=shuffle)))
+    frames = tf.map_fn(lambda r: _decode(parse_example(r), image_size)["image"], picked,
+                       fn_output_signature=tf.TensorSpec((image_size, image_size, 3)))
+    return {"image": frames, "label": tf.cast(features["label"][0], tf.int32),
+            "video_id": features["video_id"][0], "method": features["method"][0],
+            "quality": features["quality"][0]}
+
+  def stream(group, stream_seed):
+    paths = tf.data.Dataset.from_tensor_slices(
+        [os.path.join(folder, s["path"]) for s in group])
+    if shuffle:
+      paths = paths.shuffle(len(group), seed=stream_seed)
+    videos = paths.flat_map(videos_of_shard)
+    if shuffle:
+      videos = videos.shuffle(256, seed=stream_seed)
+    return videos
+
+  if balance == "oversample":
+    groups = [[s for s in shards if s["label"] == label] for label in (REAL_LABEL,
+                                                                       FAKE_LABEL)]
+    if not all(groups):
+      raise ValueError(f"balance='oversample' needs real and fake videos; split {split!r} "
+                       f"of {dataset!r} with methods={methods} lacks one class")
+    streams = [stream(group, None if seed is None else seed + label).repeat()
+               for label, group in enumerate(groups)]
+    videos = tf.data.Dataset.sample_from_datasets(streams, [0.5, 0.5], seed=seed)
+    if not repeat:
+      videos = videos.take(2 * max(sum(s.get("videos", 0) for s in g) for g in groups))
+  else:
+    videos = stream(shards, seed)
+    if repeat:
+      videos = videos.repeat()
+  clips = videos.map(clip, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  clips = clips.batch(batch_size, drop_remainder=drop_remainder)
+  if not with_metadata:
+    clips = clips.map(lambda e: (e["image"], e["label"]))
+  return clips.prefetch(tf.data.AUTOTUNE)
