@@ -27,6 +27,7 @@ import tensorflow as tf
 from dfadv_tf.augment.layers import AUGMENTATIONS, get_augmentation
 from dfadv_tf.data import records
 from dfadv_tf.evaluation import grid as grid_lib
+from dfadv_tf.files import atomic_write, atomic_write_text
 from dfadv_tf.models.backbones import BACKBONES, build_detector
 from dfadv_tf.training import DetectorModel, GeneratorBATModel, GradientATModel
 from dfadv_tf.training.callbacks import AdversarialTensorBoard
@@ -265,9 +266,7 @@ class BestDetectorCheckpoint(keras.callbacks.Callback):
                        f"epoch logs lack (they have {sorted(logs or {})}).")
     if value > self.best:
       self.best, self.best_epoch = float(value), epoch + 1
-      tmp = self.path + ".tmp.keras"
-      self.model.detector.save(tmp)
-      os.replace(tmp, self.path)
+      atomic_write(self.path, self.model.detector.save)
 
 
 def callbacks(config, output_dir):
@@ -330,7 +329,7 @@ def run_experiment(config, verbose="auto"):
   """
   output_dir = config.output_dir
   os.makedirs(output_dir, exist_ok=True)
-  grid_lib.atomic_write_text(os.path.join(output_dir, "config.json"),
+  atomic_write_text(os.path.join(output_dir, "config.json"),
                              json.dumps(dataclasses.asdict(config), indent=2))
   steps = steps_per_epoch(config)
   model = build_training_model(config, steps)
@@ -342,7 +341,7 @@ def run_experiment(config, verbose="auto"):
   best = next(c for c in cbs if isinstance(c, BestDetectorCheckpoint))
   detector = keras.saving.load_model(os.path.join(output_dir, BEST_DETECTOR))
   results = {config.run_name: evaluate_detector(detector, config)}
-  grid_lib.atomic_write_text(os.path.join(output_dir, "results.json"),
+  atomic_write_text(os.path.join(output_dir, "results.json"),
                              json.dumps(results, indent=2))
   tables = write_tables(results, output_dir, logdir=os.path.join(output_dir, "logs"))
   return {"results": results, "tables": tables, "best_epoch": best.best_epoch,

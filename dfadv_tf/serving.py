@@ -17,6 +17,7 @@ from dfadv_tf.augment import layers as _augment_layers  # pylint: disable=unused
 from dfadv_tf.models import backbones as _backbones  # pylint: disable=unused-import
 from dfadv_tf.ops import blur as _blur  # pylint: disable=unused-import
 from dfadv_tf import training as _training  # pylint: disable=unused-import
+from dfadv_tf.files import atomic_write
 
 
 def detector_image_size(detector):
@@ -81,10 +82,7 @@ def export_detector(detector, export_dir, keras_path=None, overwrite=False):
     if os.path.exists(tmp):
       shutil.rmtree(tmp)
   if keras_path:
-    os.makedirs(os.path.dirname(os.path.abspath(keras_path)), exist_ok=True)
-    tmp_keras = keras_path + ".tmp.keras"
-    detector.save(tmp_keras)
-    os.replace(tmp_keras, keras_path)
+    atomic_write(keras_path, detector.save)
 
 
 def load_detector(path, safe_mode=True):

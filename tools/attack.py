@@ -31,7 +31,6 @@ Example:
 import csv
 import io
 import os
-import tempfile
 
 from absl import app
 from absl import flags
@@ -42,6 +41,7 @@ import tensorflow as tf
 
 from dfadv_tf.attacks import blur_attack, fgsm, pgd
 from dfadv_tf.data import records
+from dfadv_tf.files import atomic_write_text
 
 ATTACKS = ("fgsm", "pgd", "bat", "bat_multi")
 SWEEPS = ("none", "kernel_size", "init_value", "steps")
@@ -339,20 +339,6 @@ def to_markdown(rows, sweep="none"):
   return "\n".join(lines) + "\n"
 
 
-def write_atomic(path, text):
-  """Writes text to path through a temporary file in the same folder and os.replace."""
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-  try:
-    with os.fdopen(handle, "w", encoding="utf-8") as f:
-      f.write(text)
-    os.replace(temp, path)
-  except BaseException:
-    os.unlink(temp)
-    raise
-
-
 def main(argv):
   del argv
   if not FLAGS.models:
@@ -371,9 +357,9 @@ def main(argv):
   batches = load_images(FLAGS.image_size, FLAGS.batch_size, FLAGS.images_dir,
                         FLAGS.labels_file, FLAGS.tfrecords, FLAGS.num_images)
   rows = attack_matrix(models, batches, attacks)
-  write_atomic(os.path.join(FLAGS.output_dir, "attack_matrix.csv"), to_csv(rows))
+  atomic_write_text(os.path.join(FLAGS.output_dir, "attack_matrix.csv"), to_csv(rows))
   markdown = to_markdown(rows, FLAGS.sweep)
-  write_atomic(os.path.join(FLAGS.output_dir, "attack_matrix.md"), markdown)
+  atomic_write_text(os.path.join(FLAGS.output_dir, "attack_matrix.md"), markdown)
   print(markdown)
 
 

@@ -21,7 +21,7 @@ from absl import flags
 
 from dfadv_tf import serving
 from dfadv_tf.data import faces
-from dfadv_tf.evaluation.grid import atomic_write_text
+from dfadv_tf.files import atomic_write_text
 
 flags.DEFINE_string("detector", None, "Saved .keras detector.", required=True)
 flags.DEFINE_string("input", None, "An image, a folder of images or a video file.",

@@ -18,7 +18,7 @@ from absl import flags
 
 from dfadv_tf import experiment
 from dfadv_tf import serving
-from dfadv_tf.evaluation import grid as grid_lib
+from dfadv_tf.files import atomic_write_text
 from tools import common
 
 common.define_config_flags()
@@ -50,7 +50,7 @@ def main(argv):
     detector = serving.load_detector(path, safe_mode=not FLAGS.unsafe_load)
     results[name] = experiment.evaluate_detector(detector, config)
   os.makedirs(config.output_dir, exist_ok=True)
-  grid_lib.atomic_write_text(os.path.join(config.output_dir, "results.json"),
+  atomic_write_text(os.path.join(config.output_dir, "results.json"),
                              json.dumps(results, indent=2))
   logdir = os.path.join(config.output_dir, "logs")
   tables = experiment.write_tables(results, config.output_dir, logdir=logdir)

@@ -13,12 +13,12 @@ average ("Avg"), written as Markdown and CSV (atomically) and to TensorBoard as 
 import csv
 import io
 import os
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
 from dfadv_tf.evaluation import metrics as metrics_lib
+from dfadv_tf.files import atomic_write_text
 
 REAL_METHOD = "youtube"
 # The paper's abbreviations of the FF++ methods.
@@ -118,21 +118,6 @@ def to_csv(header, rows, digits=4):
   for row in rows:
     writer.writerow([row[0]] + [f"{v:.{digits}f}" for v in row[1:]])
   return out.getvalue()
-
-
-def atomic_write_text(path, text):
-  """Writes `text` to a temporary file beside `path`, then renames it into place."""
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-  try:
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-      f.write(text)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
 
 
 def write_table(results, path_prefix, title, columns=("auc", "acc"), logdir=None):
