@@ -11,6 +11,7 @@ with float32 logits (fake = 1, real = 0) whatever the dtype policy. The backbone
 plus `small_cnn`, a few conv-BN-ReLU stride-2 blocks for tests and the CPU demo.
 """
 
+import importlib
 import os
 
 import keras
@@ -25,7 +26,13 @@ _APPLICATIONS = {
     "xception": ("xception", keras.applications.Xception),
     "small_cnn": ("small_cnn", None),
 }
-BACKBONES = list(_APPLICATIONS)
+# Table VI detectors, built by their own modules' `build_from_name` (imported on use).
+_TABLE6_MODULES = {
+    "stehouwer_xception": "dfadv_tf.models.attention_ffd",
+    **{f"multi_attention_efficientnetb{i}": "dfadv_tf.models.multi_attention"
+       for i in range(8)},
+}
+BACKBONES = list(_APPLICATIONS) + list(_TABLE6_MODULES)
 
 # family -> (scale, offset) taking [-1, 1] to the range its backbone expects: keras'
 # EfficientNet (V1 and V2) takes [0, 255] and normalises inside; Xception takes [-1, 1].
@@ -116,7 +123,9 @@ def build_detector(name, image_size, weights=None, dropout=0.0, drop_connect=0.2
   """Builds a detector: (B, H, W, 3) float images in [-1, 1] -> (B, 2) float32 logits.
 
   Args:
-    name: one of `BACKBONES`.
+    name: one of `BACKBONES`; "stehouwer_xception" (`attention_ffd`) and
+      "multi_attention_efficientnetb<i>" (`multi_attention`) are the Table VI detectors,
+      subclassed models without a nested backbone for `get_backbone`.
     image_size: int or (height, width), the input size (EfficientNet >= 32,
       Xception >= 71).
     weights: None (random init), "imagenet" (downloaded by keras on first use, needs the
@@ -131,7 +140,7 @@ def build_detector(name, image_size, weights=None, dropout=0.0, drop_connect=0.2
   Returns:
     A functional keras.Model named `<name>_detector`; `get_backbone` gives its backbone.
   """
-  if name not in _APPLICATIONS:
+  if name not in BACKBONES:
     raise ValueError(f"Unknown backbone {name!r}; expected one of {BACKBONES}.")
   input_shape = _image_shape(image_size)
   for arg, value in (("dropout", dropout), ("drop_connect", drop_connect)):
@@ -142,9 +151,12 @@ def build_detector(name, image_size, weights=None, dropout=0.0, drop_connect=0.2
     raise ValueError(
         f"weights must be None, 'imagenet' or the path of an existing weights file, "
         f"got {weights!r} (no such file).")
-  family, constructor = _APPLICATIONS[name]
   if width is not None and name != "small_cnn":
     raise ValueError(f"width applies to 'small_cnn' only, got width={width!r} for {name!r}.")
+  if name in _TABLE6_MODULES:
+    return importlib.import_module(_TABLE6_MODULES[name]).build_from_name(
+        name, image_size, weights=weights, dropout=dropout, drop_connect=drop_connect)
+  family, constructor = _APPLICATIONS[name]
 
   if name == "small_cnn":
     if weights == "imagenet":

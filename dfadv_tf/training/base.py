@@ -48,6 +48,14 @@ def unpack(data):
   return tf.cast(images, tf.float32), tf.reshape(tf.cast(labels, tf.int32), [-1])
 
 
+def masks_of(data):
+  """The manipulation masks of a dict batch with a "mask" key (B, H, W, 1) float32 in
+  [0, 1] (real rows zeros; -1 marks a fake row without a mask), else None."""
+  if isinstance(data, dict) and "mask" in data:
+    return tf.cast(data["mask"], tf.float32)
+  return None
+
+
 def images_of(data):
   """The images of a predict batch: images, (images, ...) or a dict with 'image'."""
   if isinstance(data, dict):
@@ -189,12 +197,27 @@ class TrainingModel(keras.Model):
 
   def train_step(self, data):
     images, labels = unpack(data)
-    adversarial = self.adversary_step(images, labels)
-    self.detector_update(images, labels, adversarial)
+    adversarial = self.frame_adversary_step(images, labels)
+    self.detector_update(images, labels, adversarial, masks_of(data))
     return self.results()
 
-  def detector_update(self, images, labels, adversarial):
-    """One detector step (Eq. 2/3/7) on the clean rows and/or `adversarial` rows."""
+  def frame_adversary_step(self, images, labels):
+    """`adversary_step` on frames: clips (B, K, H, W, 3) (a TSN detector's input) are
+    folded to (B*K, H, W, 3) frames carrying their clip's label, and the adversarial
+    frames unfolded back; (B, H, W, 3) images go through unchanged."""
+    if images.shape.rank != 5:
+      return self.adversary_step(images, labels)
+    frames = tf.reshape(images, [-1, *images.shape[2:]])
+    adversarial = self.adversary_step(frames, tf.repeat(labels, tf.shape(images)[1]))
+    return None if adversarial is None else tf.reshape(adversarial, tf.shape(images))
+
+  def detector_update(self, images, labels, adversarial, masks=None):
+    """One detector step (Eq. 2/3/7) on the clean rows and/or `adversarial` rows.
+
+    `masks` (B, H, W, 1) or None: with masks, the detector is called with
+    `masks=` (the adversarial rows keep their clean row's mask) and adds its map
+    supervision loss with `add_loss` (e.g. `AttentionXception`).
+    """
     batch = global_sum(tf.cast(tf.shape(labels)[0], tf.float32))
     if adversarial is None or self.objective == "replace":
       rows = images if adversarial is None else adversarial
@@ -205,9 +228,17 @@ class TrainingModel(keras.Model):
       weights = tf.concat([tf.ones_like(labels, tf.float32),
                            tf.fill(tf.shape(labels), self.adv_weight)], axis=0)
       count = 2.0 * batch
+    call_kwargs = {}
+    if masks is not None:
+      if not getattr(self.detector, "supervises_masks", False):
+        raise ValueError(
+            f"the batch has a 'mask' key but detector {self.detector.name!r} takes no "
+            "masks; expected a detector with supervises_masks = True (AttentionXception) "
+            "or a batch without masks.")
+      call_kwargs["masks"] = masks if weights is None else tf.concat([masks, masks], 0)
     variables = self.detector.trainable_variables
     with tf.GradientTape() as tape:
-      logits = tf.cast(self.detector(rows, training=True), tf.float32)
+      logits = tf.cast(self.detector(rows, training=True, **call_kwargs), tf.float32)
       ce = cross_entropy(row_labels, logits)
       loss = tf.reduce_sum(ce if weights is None else weights * ce) / count
       if self.detector.losses:
