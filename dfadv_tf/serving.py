@@ -17,6 +17,7 @@ from dfadv_tf.augment import layers as _augment_layers  # pylint: disable=unused
 from dfadv_tf.models import backbones as _backbones  # pylint: disable=unused-import
 from dfadv_tf.ops import blur as _blur  # pylint: disable=unused-import
 from dfadv_tf import training as _training  # pylint: disable=unused-import
+from dfadv_tf.evaluation.grid import fake_probability
 from dfadv_tf.files import atomic_write
 
 
@@ -39,12 +40,6 @@ def preprocess(images, image_size):
     raise ValueError(f"images must have shape (B, H, W, 3), got {images.shape}.")
   resized = tf.image.resize(tf.cast(images, tf.float32), image_size, antialias=True)
   return tf.clip_by_value(resized, 0.0, 255.0) / 127.5 - 1.0
-
-
-def fake_probability(detector, images):
-  """Softmax probability of the fake class (column 1) of float32 logits."""
-  logits = tf.cast(detector(images, training=False), tf.float32)
-  return tf.nn.softmax(logits, axis=-1)[:, 1]
 
 
 class ServingModule(tf.Module):

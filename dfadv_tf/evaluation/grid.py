@@ -13,6 +13,7 @@ average ("Avg"), written as Markdown and CSV (atomically) and to TensorBoard as 
 import csv
 import io
 import os
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -41,16 +42,30 @@ def cross_quality_sets(method, qualities):
   return {set_name(method, q): ([REAL_METHOD, method], [q]) for q in qualities}
 
 
+def fake_probability(detector, images):
+  """Softmax probability of the fake class (column 1) of the detector's logits, float32."""
+  logits = tf.cast(detector(images, training=False), tf.float32)
+  return tf.nn.softmax(logits, axis=-1)[:, 1]
+
+
+_SCORERS = weakref.WeakKeyDictionary()
+
+
+def _scorer(detector):
+  """A compiled images -> fake probability function, one per detector (cached, so
+  evaluating many sets traces once)."""
+  if detector not in _SCORERS:
+    _SCORERS[detector] = tf.function(lambda images: fake_probability(detector, images),
+                                     reduce_retracing=True)
+  return _SCORERS[detector]
+
+
 def predict_scores(detector, dataset):
   """Runs `detector` (images -> 2 logits) over a dataset of metadata dicts.
 
   Returns numpy (labels int, fake probabilities float, video_ids str).
   """
-  @tf.function
-  def fake_probability(images):
-    logits = tf.cast(detector(images, training=False), tf.float32)
-    return tf.nn.softmax(logits, axis=-1)[:, 1]
-
+  score = _scorer(detector)
   labels, scores, videos = [], [], []
   for batch in dataset:
     if not isinstance(batch, dict) or not {"image", "label", "video_id"} <= set(batch):
@@ -58,7 +73,7 @@ def predict_scores(detector, dataset):
                        "'video_id' (load_split(..., with_metadata=True)); got "
                        f"{type(batch).__name__}"
                        f"{sorted(batch) if isinstance(batch, dict) else ''}.")
-    scores.append(fake_probability(batch["image"]).numpy())
+    scores.append(score(batch["image"]).numpy())
     labels.append(batch["label"].numpy())
     videos.append(batch["video_id"].numpy())
   if not labels:
