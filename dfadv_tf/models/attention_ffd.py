@@ -37,8 +37,8 @@ ATTENTION_BLOCKS = tuple(range(2, 13))
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
 class ManipulationAttention(keras.layers.Layer):
-  """Direct-regression attention (Dang et al. Sec. 3.2): features (B, h, w, C) ->
-  [features * M, M], M = sigmoid(conv_k(features)) (B, h, w, 1) in [0, 1]."""
+  """Direct-regression attention map (Dang et al. Sec. 3.2): features (B, h, w, C) ->
+  M = sigmoid(conv_k(features)) (B, h, w, 1) in [0, 1] (the model multiplies it in)."""
 
   def __init__(self, kernel_size=3, **kwargs):
     super().__init__(**kwargs)
@@ -51,11 +51,10 @@ class ManipulationAttention(keras.layers.Layer):
     self.built = True
 
   def call(self, features):
-    attention = keras.ops.sigmoid(self.conv(features))
-    return [features * attention, attention]
+    return keras.ops.sigmoid(self.conv(features))
 
   def compute_output_shape(self, input_shape):
-    return [input_shape, (*input_shape[:-1], 1)]
+    return (*input_shape[:-1], 1)
 
   def get_config(self):
     config = super().get_config()
@@ -149,8 +148,9 @@ def build_attention_xception(image_size, weights=None, dropout=0.0, attention_bl
   def call_function(layer, *args, **kwargs):
     out = layer(*args, **kwargs)
     if layer.name == cut:
-      out, attention = attention_layer(out)
+      attention = attention_layer(out)
       maps.append(attention)
+      out = keras.layers.Multiply(name="attention_multiply")([out, attention])
     return out
 
   images = keras.Input(input_shape, name="images")
