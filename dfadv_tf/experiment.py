@@ -24,11 +24,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from dfadv_tf import serving
 from dfadv_tf.augment.layers import AUGMENTATIONS, get_augmentation
 from dfadv_tf.data import records
 from dfadv_tf.evaluation import grid as grid_lib
 from dfadv_tf.files import atomic_write, atomic_write_text
 from dfadv_tf.models.backbones import BACKBONES, build_detector
+from dfadv_tf.models.tsn import TSNDetector
 from dfadv_tf.training import DetectorModel, GeneratorBATModel, GradientATModel
 from dfadv_tf.training.callbacks import AdversarialTensorBoard
 from dfadv_tf.training.optimizers import RAdam, StepDecay
@@ -40,6 +42,7 @@ PAPER_NAMES = {"baseline": "Baseline", "grad_aat": "+ Grad-AAT", "grad_pgd": "+ 
                "grad_bat": "+ Grad-BAT", "grad_sat": "+ Grad-SAT", "gen_bat": "+ Gen-BAT",
                "two_gen_bat": "+ Two-Gen-BAT", "combined": "+ Combined AT"}
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 BEST_DETECTOR = "best_detector.keras"
 
 
@@ -55,6 +58,8 @@ class ExperimentConfig:
   weights: str = "none"
   image_size: int = 256
   dropout: float = 0.0
+  tsn_segments: int = 0
+  map_supervision: bool = False
   augment: str = "none"
   data_root: str = "data"
   dataset: str = "ffpp"
@@ -87,6 +92,8 @@ class ExperimentConfig:
   mixed_precision: str = "float32"
   jit_compile: bool = False
   seed: int = 0
+  deterministic: bool = False
+  strategy: str = "default"
   output_dir: str = "runs/experiment"
   image_every_epochs: int = 1
 
@@ -103,6 +110,8 @@ class ExperimentConfig:
          f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}"),
         (self.mixed_precision in POLICIES,
          f"mixed_precision must be one of {POLICIES}, got {self.mixed_precision!r}"),
+        (self.strategy in STRATEGIES,
+         f"strategy must be one of {STRATEGIES}, got {self.strategy!r}"),
         (self.train_methods and self.train_qualities,
          "train_methods and train_qualities must name at least one method and quality"),
         (REAL_METHOD not in self.train_methods,
@@ -114,8 +123,8 @@ class ExperimentConfig:
                  "generator_blocks", "image_every_epochs"):
       checks.append((getattr(self, name) >= 1, f"{name} must be >= 1, got "
                      f"{getattr(self, name)!r}"))
-    for name in ("steps_per_epoch", "val_steps", "decay_epochs", "fgsm_eps", "bat_eps",
-                 "weight_decay", "dropout"):
+    for name in ("tsn_segments", "steps_per_epoch", "val_steps", "decay_epochs",
+                 "fgsm_eps", "bat_eps", "weight_decay", "dropout"):
       checks.append((getattr(self, name) >= 0, f"{name} must be >= 0, got "
                      f"{getattr(self, name)!r}"))
     for ok, message in checks:
@@ -130,30 +139,75 @@ class ExperimentConfig:
 # ---- data --------------------------------------------------------------------------
 
 
-def train_dataset(config):
-  """Balanced, shuffled, repeated (images, labels) batches of the training selection."""
+def _data_sharded(dataset, deterministic=False):
+  """`dataset` with the DATA auto-shard policy: under a multi-worker strategy every
+  worker runs the whole pipeline and keeps its rows of each global batch, so the global
+  batches are those of a one-worker run (FILE sharding would give each worker other
+  records, and the balanced train stream nests its file readers where tf.data cannot
+  shard them)."""
+  options = tf.data.Options()
+  options.experimental_distribute.auto_shard_policy = (
+      tf.data.experimental.AutoShardPolicy.DATA)
+  options.deterministic = True if deterministic else None
+  return dataset.with_options(options)
+
+
+def train_dataset(config, initial_epoch=0, steps=None):
+  """Balanced, shuffled (images, labels) global batches of the training selection for
+  epochs `initial_epoch`..`config.epochs - 1`, `steps` (default `steps_per_epoch`) each.
+
+  Each epoch's batches are a function of (seed, epoch) alone (a pipeline seeded with
+  both), so a run resumed at an epoch (BackupAndRestore) sees the batches of an
+  uninterrupted run. Random augmentations draw from the layer's own generator and are
+  not replayed.
+  """
+  steps = steps or steps_per_epoch(config)
   layer = get_augmentation(config.augment, seed=config.seed)
   augment = None if layer is None else (lambda images: layer(images, training=True))
-  return records.load_split(
-      config.data_root, config.dataset, [REAL_METHOD, *config.train_methods],
-      list(config.train_qualities), "train", config.image_size, config.batch_size,
-      shuffle=True, balance="oversample", augment=augment, seed=config.seed, repeat=True,
-      drop_remainder=True)
+
+  @tf.autograph.experimental.do_not_convert
+  def epoch_batches(epoch):
+    # Sets the seed of this traced function's graph only: with a graph seed of 0,
+    # tf.data would compare the epoch's tensor op seeds in Python.
+    tf.random.set_seed(config.seed + 1)
+    if config.tsn_segments:  # TSN: clips, one per video (no augmentation)
+      return records.load_clips(
+          config.data_root, config.dataset, [REAL_METHOD, *config.train_methods],
+          list(config.train_qualities), "train", config.image_size, config.batch_size,
+          config.tsn_segments, shuffle=True, balance="oversample",
+          seed=config.seed * 100_003 + epoch, repeat=True, drop_remainder=True).take(steps)
+    return records.load_split(
+        config.data_root, config.dataset, [REAL_METHOD, *config.train_methods],
+        list(config.train_qualities), "train", config.image_size, config.batch_size,
+        shuffle=True, balance="oversample", augment=augment,
+        seed=config.seed * 100_003 + epoch, repeat=True, drop_remainder=True,
+        with_mask=config.map_supervision).take(steps)
+
+  epochs = tf.data.Dataset.range(initial_epoch, config.epochs)
+  return _data_sharded(epochs.flat_map(epoch_batches), config.deterministic)
 
 
 def validation_dataset(config):
-  """The validation split of the training selection (model selection only)."""
-  return records.load_split(
+  """The validation split of the training selection (model selection only); whole
+  batches only under TPUStrategy (static shapes)."""
+  if config.tsn_segments:
+    return _data_sharded(records.load_clips(
+        config.data_root, config.dataset, [REAL_METHOD, *config.train_methods],
+        list(config.train_qualities), "val", config.image_size, config.batch_size,
+        config.tsn_segments, shuffle=False, drop_remainder=config.strategy == "tpu"),
+                         config.deterministic)
+  return _data_sharded(records.load_split(
       config.data_root, config.dataset, [REAL_METHOD, *config.train_methods],
       list(config.train_qualities), "val", config.image_size, config.batch_size,
-      shuffle=False)
+      shuffle=False, drop_remainder=config.strategy == "tpu"), config.deterministic)
 
 
 def _label_counts(config, split):
   shards = records.select_shards(config.data_root, config.dataset,
                                  [REAL_METHOD, *config.train_methods],
                                  list(config.train_qualities), split)
-  return [sum(s["records"] for s in shards if s["label"] == label) for label in (0, 1)]
+  count = "videos" if config.tsn_segments else "records"  # TSN: one clip per video
+  return [sum(s[count] for s in shards if s["label"] == label) for label in (0, 1)]
 
 
 def steps_per_epoch(config):
@@ -192,7 +246,13 @@ def test_grids(config):
 
 
 def grid_datasets(config, sets, split="test"):
-  """{set name: metadata dataset} for one grid of `test_grids`."""
+  """{set name: metadata dataset} for one grid of `test_grids` (TSN: one clip per
+  video, so frame-level metrics are video-level)."""
+  if config.tsn_segments:
+    return {name: records.load_clips(config.data_root, dataset, methods, qualities, split,
+                                     config.image_size, config.batch_size,
+                                     config.tsn_segments, shuffle=False, with_metadata=True)
+            for name, (methods, qualities, dataset) in sets.items()}
   return {name: records.load_split(config.data_root, dataset, methods, qualities, split,
                                    config.image_size, config.batch_size, shuffle=False,
                                    with_metadata=True)
@@ -217,6 +277,8 @@ def build_training_model(config, steps):
   weights = None if config.weights in ("", "none") else config.weights
   detector = build_detector(config.backbone, config.image_size, weights=weights,
                             dropout=config.dropout)
+  if config.tsn_segments:
+    detector = TSNDetector(detector, config.tsn_segments)
   attacks = {
       "grad_aat": ("fgsm", {"eps": config.fgsm_eps}),
       "grad_pgd": ("pgd", {"eps": config.fgsm_eps, "step_size": config.pgd_step_size,
@@ -250,14 +312,22 @@ def build_training_model(config, steps):
 
 
 class BestDetectorCheckpoint(keras.callbacks.Callback):
-  """Saves `model.detector` alone (atomically) whenever `monitor` improves."""
+  """Saves `model.detector` alone (atomically) whenever `monitor` improves.
 
-  def __init__(self, path, monitor="val_accuracy"):
+  The best value and epoch go to `<path>.json` with it; `resume=True` starts from
+  them (a run restarted by BackupAndRestore keeps the best of its earlier epochs).
+  """
+
+  def __init__(self, path, monitor="val_accuracy", resume=False):
     super().__init__()
     self.path = path
     self.monitor = monitor
     self.best = -np.inf
     self.best_epoch = None
+    if resume and os.path.exists(path + ".json"):
+      with open(path + ".json", encoding="utf-8") as f:
+        state = json.load(f)
+      self.best, self.best_epoch = state["best"], state["epoch"]
 
   def on_epoch_end(self, epoch, logs=None):
     value = (logs or {}).get(self.monitor)
@@ -267,18 +337,32 @@ class BestDetectorCheckpoint(keras.callbacks.Callback):
     if value > self.best:
       self.best, self.best_epoch = float(value), epoch + 1
       atomic_write(self.path, self.model.detector.save)
+      atomic_write_text(self.path + ".json", json.dumps(
+          {"best": self.best, "epoch": self.best_epoch, "monitor": self.monitor}))
 
 
-def callbacks(config, output_dir):
+def resumed_epoch(output_dir):
+  """The epoch a restarted run resumes at: the epochs completed in the BackupAndRestore
+  backup under `output_dir` (0 without one)."""
+  path = os.path.join(output_dir, "backup", "training_metadata.json")
+  if not os.path.exists(path):
+    return 0
+  with open(path, encoding="utf-8") as f:
+    return int(json.load(f)["epoch"])
+
+
+def callbacks(config, output_dir, resume=False):
   """Per-epoch checkpoints of the whole training model, the best detector on val
-  accuracy, BackupAndRestore (resume after a kill), TensorBoard scalars plus the
-  adversarial images and sigma maps of a fixed validation batch."""
+  accuracy, BackupAndRestore (resume after a kill; an epoch cut short is redone from
+  its start), TensorBoard scalars plus the adversarial images and sigma maps of a fixed
+  validation batch."""
   images, labels = validation_batch(config)
   return [
       keras.callbacks.ModelCheckpoint(
           os.path.join(output_dir, "checkpoints", "epoch_{epoch:03d}.keras")),
-      BestDetectorCheckpoint(os.path.join(output_dir, BEST_DETECTOR)),
-      keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
+      BestDetectorCheckpoint(os.path.join(output_dir, BEST_DETECTOR), resume=resume),
+      keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup"),
+                                       double_checkpoint=True),
       AdversarialTensorBoard(os.path.join(output_dir, "logs"), images, labels,
                              image_freq=config.image_every_epochs),
   ]
@@ -320,26 +404,73 @@ def write_tables(results_by_model, output_dir, logdir=None, level="frame"):
           for g in grids}
 
 
+def make_strategy(name):
+  """The `tf.distribute` strategy `name` (one of STRATEGIES).
+
+  default: one device. mirrored: every local GPU (or every logical CPU without one).
+  multi_worker: `MultiWorkerMirroredStrategy`, cluster and task from the TF_CONFIG
+  environment variable; create it before any other TensorFlow op. tpu: `TPUStrategy`
+  on the TPU named by TPU_NAME (empty: the Cloud TPU VM's own).
+  """
+  if name == "default":
+    return tf.distribute.get_strategy()
+  if name == "mirrored":
+    devices = (tf.config.list_logical_devices("GPU")
+               or tf.config.list_logical_devices("CPU"))
+    return tf.distribute.MirroredStrategy([d.name for d in devices])
+  if name == "multi_worker":
+    if not os.environ.get("TF_CONFIG"):
+      raise ValueError("strategy='multi_worker' reads the cluster from the TF_CONFIG "
+                       "environment variable, which is not set; expected e.g. "
+                       '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
+                       '"task": {"type": "worker", "index": 0}}')
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  if name == "tpu":
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        tpu=os.environ.get("TPU_NAME", ""))
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+  raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
+
+
+def worker_output_dir(strategy, output_dir):
+  """`output_dir` on the chief (or without a cluster); `<output_dir>/workers/<type>_<index>`
+  on the other workers of a multi-worker strategy, so that no two write the same file."""
+  if getattr(strategy.extended, "should_checkpoint", True):
+    return output_dir
+  resolver = strategy.cluster_resolver
+  return os.path.join(output_dir, "workers", f"{resolver.task_type}_{resolver.task_id}")
+
+
 def run_experiment(config, verbose="auto"):
   """Fits `config`'s mode, keeps the best detector on val, evaluates the test grids.
 
   Writes under `config.output_dir`: config.json, checkpoints/, best_detector.keras,
-  logs/ (TensorBoard), tables/*.md|csv, results.json. Returns {"results", "tables",
-  "best_epoch", "history"}.
+  logs/ (TensorBoard), tables/*.md|csv, results.json (the other workers of a
+  multi-worker run: the same under workers/<type>_<index>/). Run again with the same
+  config after a kill, it resumes from the last complete epoch (backup/). Returns
+  {"results", "tables", "best_epoch", "history"}.
   """
-  output_dir = config.output_dir
+  strategy = make_strategy(config.strategy)
+  if config.deterministic:
+    tf.config.experimental.enable_op_determinism()
+  output_dir = worker_output_dir(strategy, config.output_dir)
   os.makedirs(output_dir, exist_ok=True)
   atomic_write_text(os.path.join(output_dir, "config.json"),
                              json.dumps(dataclasses.asdict(config), indent=2))
   steps = steps_per_epoch(config)
-  model = build_training_model(config, steps)
+  with strategy.scope():
+    model = build_training_model(config, steps)
+  initial_epoch = resumed_epoch(output_dir)
   val = validation_dataset(config)
-  cbs = callbacks(config, output_dir)
-  history = model.fit(train_dataset(config), epochs=config.epochs, steps_per_epoch=steps,
-                      validation_data=val, validation_steps=validation_steps(config),
-                      callbacks=cbs, shuffle=False, verbose=verbose)
+  cbs = callbacks(config, output_dir, resume=initial_epoch > 0)
+  history = model.fit(train_dataset(config, initial_epoch, steps), epochs=config.epochs,
+                      steps_per_epoch=steps, validation_data=val,
+                      validation_steps=validation_steps(config), callbacks=cbs,
+                      shuffle=False, verbose=verbose)
   best = next(c for c in cbs if isinstance(c, BestDetectorCheckpoint))
-  detector = keras.saving.load_model(os.path.join(output_dir, BEST_DETECTOR))
+  detector = serving.load_detector(os.path.join(output_dir, BEST_DETECTOR))
   results = {config.run_name: evaluate_detector(detector, config)}
   atomic_write_text(os.path.join(output_dir, "results.json"),
                              json.dumps(results, indent=2))

@@ -10,6 +10,7 @@ from dfadv_tf.training.optimizers import RAdam
 from tests.training_test_utils import mirrored_strategy
 from tests.training_test_utils import tiny_arrays
 from tests.training_test_utils import tiny_dataset
+from tests.training_test_utils import tiny_detector
 
 
 def _linear_detector():
@@ -93,6 +94,44 @@ class TrainingModelTest(tf.test.TestCase):
     adv, inv_var = model.adversarial_examples(images, labels)
     self.assertAllEqual(adv, images)
     self.assertIsNone(inv_var)
+
+
+
+class MasksAndClipsTest(tf.test.TestCase):
+  """The two issue-8 hooks: mask batches reach the detector, clips fold for adversaries."""
+
+  def test_masks_of(self):
+    self.assertIsNone(base.masks_of((np.zeros((1, 4, 4, 3)), [0])))
+    self.assertIsNone(base.masks_of({"image": np.zeros((1, 4, 4, 3)), "label": [0]}))
+    masks = base.masks_of({"image": 0, "label": 0, "mask": np.ones((1, 4, 4, 1), "uint8")})
+    self.assertEqual(masks.dtype, tf.float32)
+
+  def test_mask_batch_needs_a_mask_supervised_detector(self):
+    images, labels = tiny_arrays(4)
+    model = DetectorModel(tiny_detector())
+    model.compile(jit_compile=False)
+    data = tf.data.Dataset.from_tensors(
+        {"image": images, "label": labels, "mask": np.zeros((4, 32, 32, 1), "float32")})
+    with self.assertRaisesRegex(ValueError, "has a 'mask' key but detector"):
+      model.fit(data, verbose=0)
+
+  def test_frame_adversary_step_folds_clips_and_passes_images(self):
+    seen = []
+
+    class Recorder(DetectorModel):
+      def adversary_step(self, images, labels):
+        seen.append((images.shape, labels.numpy().tolist()))
+        return images + 1.0
+
+    model = Recorder(tiny_detector())
+    clips = tf.zeros((2, 3, 32, 32, 3))
+    out = model.frame_adversary_step(clips, tf.constant([0, 1]))
+    self.assertEqual(seen[0], ((6, 32, 32, 3), [0, 0, 0, 1, 1, 1]))
+    self.assertAllClose(out, tf.ones((2, 3, 32, 32, 3)))
+    images = tf.zeros((2, 32, 32, 3))
+    self.assertAllClose(model.frame_adversary_step(images, tf.constant([0, 1])), images + 1)
+    self.assertIsNone(DetectorModel(tiny_detector()).frame_adversary_step(
+        clips, tf.constant([0, 1])))
 
 
 if __name__ == "__main__":

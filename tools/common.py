@@ -17,6 +17,10 @@ HELP = {
                "path of a local .weights.h5 file.",
     "image_size": "Input side in pixels.",
     "dropout": "Dropout rate before the 2-logit head.",
+    "tsn_segments": "TSN (end of Sec. IV-A): segments K per video, one frame each, logits "
+                    "averaged; clips for training and video-level tests (0: single frames).",
+    "map_supervision": "Train with the records' manipulation masks (L1 map loss of the "
+                       "stehouwer_xception detector).",
     "augment": "Traditional augmentation of the training images (App. E values).",
     "data_root": "Folder holding the datasets' TFRecords (<data_root>/<dataset>/index.json).",
     "dataset": "Training dataset name (ffpp, or ffpp_demo for the built-in benchmark).",
@@ -51,12 +55,19 @@ HELP = {
                        "mixed_bfloat16 (CPU/TPU).",
     "jit_compile": "XLA-compile the whole train step.",
     "seed": "Seed of the data order, initialisation and attacks.",
+    "deterministic": "Deterministic ops and input pipeline (same seed, same weights; "
+                     "a killed run restarted with the same flags ends as an "
+                     "uninterrupted one); slower on GPU.",
+    "strategy": "tf.distribute strategy: default (one device), mirrored (all local "
+                "GPUs), multi_worker (MultiWorkerMirroredStrategy; cluster from the "
+                "TF_CONFIG environment variable) or tpu (TPUStrategy, TPU_NAME). "
+                "--batch_size is the global batch, split over the replicas.",
     "output_dir": "Where checkpoints, logs, tables and results go.",
     "image_every_epochs": "Write adversarial images and sigma maps to TensorBoard every "
                           "this many epochs.",
 }
 ENUMS = {"mode": experiment.MODES, "backbone": BACKBONES, "augment": AUGMENTATIONS,
-         "mixed_precision": experiment.POLICIES}
+         "mixed_precision": experiment.POLICIES, "strategy": experiment.STRATEGIES}
 
 
 def define_config_flags(flag_values=flags.FLAGS, fields=None):
