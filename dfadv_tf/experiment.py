@@ -148,7 +148,8 @@ def _data_sharded(dataset, deterministic=False):
   options = tf.data.Options()
   options.experimental_distribute.auto_shard_policy = (
       tf.data.experimental.AutoShardPolicy.DATA)
-  options.deterministic = True if deterministic else None
+  if deterministic:
+    options.deterministic = True
   return dataset.with_options(options)
 
 

@@ -3,6 +3,8 @@
 import os
 import tempfile
 
+TEMP_PREFIX = ".tmp-"  # the name of every temporary file starts so
+
 
 def atomic_write(path, write):
   """Calls `write(temp_path)` for a temporary file beside `path`, then renames it to
@@ -11,7 +13,7 @@ def atomic_write(path, write):
   writers that check the extension (e.g. Keras' `.keras`) accept it."""
   folder = os.path.dirname(os.path.abspath(path))
   os.makedirs(folder, exist_ok=True)
-  fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+  fd, temp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=os.path.basename(path))
   os.close(fd)
   try:
     write(temp)

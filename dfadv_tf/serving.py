@@ -80,13 +80,14 @@ def export_detector(detector, export_dir, keras_path=None, overwrite=False):
     atomic_write(keras_path, detector.save)
 
 
-def load_detector(path, safe_mode=True):
-  """A `.keras` detector; `safe_mode=True` refuses files that carry Python code (Lambda
-  layers) with a message naming the file and the way to opt in."""
+def load_detector(path, safe_mode=True, compile=True):  # pylint: disable=redefined-builtin
+  """A `.keras` model (every load in the project goes through here); `safe_mode=True`
+  refuses files that carry Python code (Lambda layers) with a message naming the file
+  and the way to opt in."""
   if not os.path.exists(path):
     raise FileNotFoundError(f"detector file {path} does not exist.")
   try:
-    return keras.saving.load_model(path, safe_mode=safe_mode)
+    return keras.saving.load_model(path, safe_mode=safe_mode, compile=compile)
   except ValueError as e:
     if "safe_mode" in str(e) or "Lambda" in str(e):
       raise ValueError(f"{path} contains a Lambda layer (arbitrary Python code) and is "

@@ -39,6 +39,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from dfadv_tf import serving
 from dfadv_tf.attacks import blur_attack, fgsm, pgd
 from dfadv_tf.data import records
 from dfadv_tf.files import atomic_write_text
@@ -91,6 +92,8 @@ flags.DEFINE_enum("sweep", "none", SWEEPS, "Parameter swept over --sweep_values:
                   "kernel_size (Table XII), init_value (XIII), steps (XIV).")
 flags.DEFINE_list("sweep_values", [], "Values of the swept parameter.")
 flags.DEFINE_string("output_dir", None, "Folder for attack_matrix.csv / .md.")
+flags.DEFINE_bool("unsafe_load", False, "Allow .keras files with Lambda layers (runs "
+                  "their Python code; only for files you trust).")
 
 
 # ------------------------------------------------------------------------------------
@@ -118,12 +121,13 @@ class ModelInImageSpace:
     return self.model.output_shape[-1]
 
 
-def load_model(spec, weights="imagenet"):
-  """A `ModelInImageSpace` from a spec: name, name=weights file, or a .keras file."""
+def load_model(spec, weights="imagenet", safe_mode=True):
+  """A `ModelInImageSpace` from a spec: name, name=weights file, or a .keras file (loaded
+  in Keras' safe mode unless `safe_mode=False`: a Lambda layer is refused)."""
   if spec.endswith(".keras"):
     if not os.path.isfile(spec):
       raise ValueError(f"--models: saved model {spec!r} does not exist.")
-    model = keras.saving.load_model(spec, compile=False)
+    model = serving.load_detector(spec, safe_mode=safe_mode, compile=False)
     name = os.path.splitext(os.path.basename(spec))[0]
     return ModelInImageSpace(name, model, tuple(model.input_shape[1:3]))
   name, _, weights_file = spec.partition("=")
@@ -350,7 +354,7 @@ def main(argv):
       "bat_init_value", "bat_init", "bat_param", "bat_channels", "bat_renormalize",
       "bat_steps")}
   attacks = make_attacks(FLAGS.attacks, params, FLAGS.sweep, FLAGS.sweep_values)
-  models = [load_model(spec, FLAGS.weights) for spec in FLAGS.models]
+  models = [load_model(spec, FLAGS.weights, not FLAGS.unsafe_load) for spec in FLAGS.models]
   names = [m.name for m in models]
   if len(set(names)) != len(names):
     raise ValueError(f"--models: model names must be unique, got {names}.")

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from dfadv_tf.files import atomic_write
+from dfadv_tf.files import TEMP_PREFIX, atomic_write
 
 INDEX_FILE = "index.json"
 INDEX_VERSION = 1
@@ -122,13 +122,19 @@ class ShardedWriter:
   `write(split, method, quality, name, examples)` writes one shard atomically and then
   records it in the index (also atomically); `is_complete(...)` tells a resumed run which
   shards to skip. Not safe for concurrent use by several processes: run the encoding in
-  workers, write from one process.
+  workers, write from one process. Records are serialised deterministically (same
+  examples, same bytes); the temporary files that a killed writer left behind are removed
+  when the next writer of the dataset starts.
   """
 
   def __init__(self, root, dataset):
     self.root, self.dataset = root, dataset
     self.folder = os.path.join(root, dataset)
     self._shards = {s["path"]: s for s in _read_index(self.folder, missing_ok=True)["shards"]}
+    for top, _, names in os.walk(self.folder):
+      for name in names:
+        if name.startswith(TEMP_PREFIX):
+          os.remove(os.path.join(top, name))
 
   @staticmethod
   def shard_path(split, method, quality, name):
@@ -163,7 +169,7 @@ class ShardedWriter:
             raise ValueError(f"shard {path}: record of {dict(got, label=label)} does not "
                              f"match the shard's {dict(want, label=entry['label'])}")
           videos.add(feature["video_id"].bytes_list.value[0])
-          writer.write(example.SerializeToString())
+          writer.write(example.SerializeToString(deterministic=True))
           entry["records"] += 1
 
     atomic_write(os.path.join(self.folder, path), write_records)

@@ -17,8 +17,13 @@ have no bias before BN; Kaiming-normal (fan_in) kernels; BN gamma ~ N(1, 0.02).
 import keras
 from keras import ops
 
-_KAIMING = keras.initializers.VarianceScaling(
-    scale=2.0, mode="fan_in", distribution="untruncated_normal")
+
+def _kaiming():
+  """He-normal initializer, a new one per layer: an initializer made without a seed takes
+  one when it is created, so a module-level one would be seeded at import, before
+  `keras.utils.set_random_seed`, and give equal-shaped kernels equal values."""
+  return keras.initializers.VarianceScaling(scale=2.0, mode="fan_in",
+                                            distribution="untruncated_normal")
 
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
@@ -112,7 +117,7 @@ class BlurGenerator(keras.Model):
       cls = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
       return cls(filters, kernel, strides=strides,
                  padding="same" if transpose else "valid", use_bias=False,
-                 kernel_initializer=_KAIMING, dtype=policy, name=name)
+                 kernel_initializer=_kaiming(), dtype=policy, name=name)
 
     def norm(name):
       return RowMaskedBatchNormalization(
@@ -132,7 +137,7 @@ class BlurGenerator(keras.Model):
     self.up = [(conv(width * 2 ** (1 - i), 3, strides=2, transpose=True, name=f"up{i}_conv"),
                 norm(f"up{i}_bn")) for i in range(2)]
     self.head_pad = ReflectionPadding2D(3, dtype="float32")
-    self.head = keras.layers.Conv2D(1, 7, kernel_initializer=_KAIMING, dtype="float32",
+    self.head = keras.layers.Conv2D(1, 7, kernel_initializer=_kaiming(), dtype="float32",
                                     name="head_conv")
 
   def build(self, input_shape):

@@ -79,6 +79,12 @@ def global_sum(value):
   return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
+def _multi_worker():
+  """True under a strategy spanning several workers (Keras' own test for it)."""
+  extended = tf.distribute.get_strategy().extended
+  return getattr(extended, "_in_multi_worker_mode", lambda: False)()
+
+
 def num_replicas():
   return tf.distribute.get_strategy().num_replicas_in_sync
 
@@ -140,6 +146,8 @@ class TrainingModel(keras.Model):
     """{tracker name: value} of the trackers `names` (default all) + accuracy and auc."""
     out = {n: self._trackers[n].result() for n in (names or self._trackers)}
     out.update(accuracy=self.accuracy_tracker.result(), auc=self.auc_tracker.result())
+    if _multi_worker():  # Keras averages multi-worker logs over an axis 0
+      out = {name: tf.reshape(value, [1]) for name, value in out.items()}
     return out
 
   def track(self, name, share, present=True):
@@ -177,6 +185,12 @@ class TrainingModel(keras.Model):
 
   def compile_from_config(self, config):
     self.compile(**keras.saving.deserialize_keras_object(config))
+
+  def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+    """Nothing to build: a mode is built at construction, its optimizers in `compile`.
+    (Keras' own version averages the first distributed batch with `strategy.reduce`,
+    which MultiWorkerMirroredStrategy refuses for an (images, labels) batch.)"""
+    del iterator, data_batch
 
   # ---- steps ---------------------------------------------------------------------------
 
