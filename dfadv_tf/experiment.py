@@ -31,7 +31,8 @@ from dfadv_tf.evaluation import grid as grid_lib
 from dfadv_tf.files import atomic_write, atomic_write_text
 from dfadv_tf.models.backbones import BACKBONES, build_detector
 from dfadv_tf.models.tsn import TSNDetector
-from dfadv_tf.training import DetectorModel, GeneratorBATModel, GradientATModel
+from dfadv_tf.training import (DetectorModel, GeneratorBATModel, GradientATModel,
+                               TrainingModel)
 from dfadv_tf.training.callbacks import AdversarialTensorBoard
 from dfadv_tf.training.optimizers import RAdam, StepDecay
 
@@ -381,8 +382,27 @@ def validation_batch(config, count=8):
 # ---- evaluation --------------------------------------------------------------------
 
 
-def evaluate_detector(detector, config):
-  """{grid name: {set name: metrics}} of a detector on every grid of `test_grids`."""
+def check_detector(detector, config, source=None):
+  """ValueError naming `source` (default: the detector's name) when `detector` is a
+  training checkpoint rather than a detector, or takes frames of another size than
+  `config.image_size`."""
+  source = source or repr(detector.name)
+  if isinstance(detector, TrainingModel):
+    raise ValueError(f"{source} is a whole training model ({type(detector).__name__}, a "
+                     "checkpoints/epoch_NNN.keras file); expected a detector such as "
+                     f"{BEST_DETECTOR}.")
+  inputs = getattr(detector, "inputs", None)
+  expected = (config.image_size, config.image_size, 3)
+  if inputs and tuple(inputs[0].shape[-3:]) != expected:
+    raise ValueError(f"{source} takes inputs of shape {tuple(inputs[0].shape[1:])}, but "
+                     f"this experiment's images are {expected} (image_size="
+                     f"{config.image_size}); pass the image_size it was trained at.")
+
+
+def evaluate_detector(detector, config, source=None):
+  """{grid name: {set name: metrics}} of a detector on every grid of `test_grids`
+  (`check_detector` first; `source` names the detector in its errors)."""
+  check_detector(detector, config, source)
   return {grid_name: grid_lib.evaluate_grid(detector, grid_datasets(config, sets))
           for grid_name, sets in test_grids(config).items()}
 

@@ -48,7 +48,7 @@ def main(argv):
   results = {}
   for name, path in parse_detectors(FLAGS.detectors).items():
     detector = serving.load_detector(path, safe_mode=not FLAGS.unsafe_load)
-    results[name] = experiment.evaluate_detector(detector, config)
+    results[name] = experiment.evaluate_detector(detector, config, source=path)
   os.makedirs(config.output_dir, exist_ok=True)
   atomic_write_text(os.path.join(config.output_dir, "results.json"),
                              json.dumps(results, indent=2))

@@ -101,6 +101,8 @@ def _application(name, constructor, input_shape, weights):
   except Exception as e:  # pylint: disable=broad-except
     # keras.utils.get_file raises a bare Exception ("URL fetch failure ...") when the
     # download fails; anything else is not a download problem.
+    if weights != "imagenet" and isinstance(e, ValueError):
+      raise _weights_mismatch(weights, name, input_shape, e) from e
     if weights != "imagenet" or not (type(e) is Exception or isinstance(e, OSError)):
       raise
     raise OSError(
@@ -110,6 +112,12 @@ def _application(name, constructor, input_shape, weights):
         ".save_weights('backbone.weights.h5')` (or copy keras' cached "
         "~/.keras/models/*_notop.h5), then pass "
         "weights='/path/to/backbone.weights.h5' (a local weights file).") from e
+
+
+def _weights_mismatch(weights, name, input_shape, error):
+  return ValueError(f"weights file {weights} does not fit backbone {name!r} at input "
+                    f"shape {input_shape}: expected the `.weights.h5` of that backbone "
+                    f"({str(error).splitlines()[0]})")
 
 
 def _image_shape(image_size):
@@ -169,7 +177,10 @@ def build_detector(name, image_size, weights=None, dropout=0.0, drop_connect=0.2
       raise ValueError(f"width must be a positive int, got {width!r}.")
     backbone = _small_cnn(input_shape, width)
     if weights is not None:
-      backbone.load_weights(weights)
+      try:
+        backbone.load_weights(weights)
+      except ValueError as e:
+        raise _weights_mismatch(weights, name, input_shape, e) from e
   else:
     backbone = _application(name, constructor, input_shape, weights)
     if family.startswith("efficientnet"):
