@@ -95,6 +95,25 @@ class ExperimentTest(tf.test.TestCase):
       experiment.steps_per_epoch(self.config(train_methods=("NeuralTexture",),
                                              steps_per_epoch=0))
 
+  def test_each_epoch_of_train_dataset_is_a_function_of_seed_and_epoch(self):
+    config = self.config(epochs=3, steps_per_epoch=2, deterministic=True)
+    whole = [images.numpy() for images, _ in experiment.train_dataset(config)]
+    resumed = [images.numpy() for images, _ in experiment.train_dataset(config, 1)]
+    self.assertLen(whole, 6)
+    self.assertAllEqual(np.stack(whole[2:]), np.stack(resumed))
+    self.assertNotAllClose(whole[0], whole[2])
+
+  def test_resumed_epoch_and_strategies(self):
+    out = self.get_temp_dir()
+    self.assertEqual(experiment.resumed_epoch(out), 0)
+    os.makedirs(os.path.join(out, "backup"), exist_ok=True)
+    with open(os.path.join(out, "backup", "training_metadata.json"), "w",
+              encoding="utf-8") as f:
+      json.dump({"epoch": 2, "batch": 0}, f)
+    self.assertEqual(experiment.resumed_epoch(out), 2)
+    self.assertEqual(experiment.make_strategy("default").num_replicas_in_sync, 1)
+    self.assertEqual(experiment.make_strategy("mirrored").num_replicas_in_sync, 2)
+
   def test_grids(self):
     grids = experiment.test_grids(self.config(extra_test_datasets=("dfd",)))
     self.assertEqual(grids["cross_method"]["DF c23"],

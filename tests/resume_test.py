@@ -20,7 +20,7 @@ from tests import tool_test_utils as utils
 
 TIMEOUT_S = 240
 TRAIN_FLAGS = [*utils.TINY_FLAGS, f"--dataset={utils.DATASET}", "--mode=two_gen_bat",
-               "--deterministic", "--seed=5", "--epochs=3", "--steps_per_epoch=12",
+               "--deterministic", "--seed=5", "--epochs=3", "--steps_per_epoch=24",
                "--train_methods=FaceSwap", "--test_methods=FaceSwap",
                "--test_qualities=c23"]
 
@@ -56,7 +56,7 @@ def kill_during_epoch_2(command, output_dir):
         raise AssertionError(f"the run ended or hung before epoch 1's backup:\n"
                              f"{process.communicate()[0][-4000:]}")
       time.sleep(0.05)
-    time.sleep(0.5)
+    time.sleep(0.3)
     process.send_signal(signal.SIGKILL)
     return process.communicate(timeout=60)[0]
   finally:
