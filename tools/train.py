@@ -6,8 +6,11 @@ One flag file per experiment (flags/), e.g.
 
 Writes to --output_dir: config.json, checkpoints/epoch_NNN.keras (the whole training
 model, each epoch), best_detector.keras (best validation accuracy), backup/ (resume
-after a kill: run the same command again), logs/ (TensorBoard), tables/*.md|csv and
-results.json. See README.md.
+after a kill: run the same command again; with --deterministic it ends with the weights
+of an uninterrupted run), logs/ (TensorBoard), tables/*.md|csv and results.json.
+
+--batch_size is the global batch under every --strategy; for --strategy=multi_worker run
+the same command on every worker with its TF_CONFIG (README, "Scaling out").
 """
 
 from absl import app
