@@ -19,6 +19,7 @@ validation split of the training selection is kept (never the test split).
 import dataclasses
 import json
 import os
+import sys
 
 import keras
 import numpy as np
@@ -464,22 +465,25 @@ def worker_output_dir(strategy, output_dir):
   return os.path.join(output_dir, "workers", f"{resolver.task_type}_{resolver.task_id}")
 
 
-def run_experiment(config, verbose="auto"):
+def run_experiment(config, verbose=None):
   """Fits `config`'s mode, keeps the best detector on val, evaluates the test grids.
 
   Writes under `config.output_dir`: config.json, checkpoints/, best_detector.keras,
   logs/ (TensorBoard), tables/*.md|csv, results.json (the other workers of a
   multi-worker run: the same under workers/<type>_<index>/). Run again with the same
   config after a kill, it resumes from the last complete epoch (backup/). Returns
-  {"results", "tables", "best_epoch", "history"}.
+  {"results", "tables", "best_epoch", "history"}. `verbose` is Keras' fit verbosity;
+  None gives a progress bar on a terminal and one line per epoch otherwise (logs, CI).
   """
+  if verbose is None:
+    verbose = 1 if sys.stdout.isatty() else 2
   strategy = make_strategy(config.strategy)
   if config.deterministic:
     tf.config.experimental.enable_op_determinism()
   output_dir = worker_output_dir(strategy, config.output_dir)
   os.makedirs(output_dir, exist_ok=True)
   atomic_write_text(os.path.join(output_dir, "config.json"),
-                             json.dumps(dataclasses.asdict(config), indent=2))
+                    json.dumps(dataclasses.asdict(config), indent=2))
   steps = steps_per_epoch(config)
   with strategy.scope():
     model = build_training_model(config, steps)
@@ -494,7 +498,7 @@ def run_experiment(config, verbose="auto"):
   detector = serving.load_detector(os.path.join(output_dir, BEST_DETECTOR))
   results = {config.run_name: evaluate_detector(detector, config)}
   atomic_write_text(os.path.join(output_dir, "results.json"),
-                             json.dumps(results, indent=2))
+                    json.dumps(results, indent=2))
   tables = write_tables(results, output_dir, logdir=os.path.join(output_dir, "logs"))
   return {"results": results, "tables": tables, "best_epoch": best.best_epoch,
           "history": history.history}
