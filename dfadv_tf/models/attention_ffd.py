@@ -24,12 +24,11 @@ update). Without masks (the default path, attacks, generators) it is a plain
 images -> logits detector.
 """
 
-import copy
-
 import keras
 import tensorflow as tf
 
 from dfadv_tf.models import backbones
+from dfadv_tf.serialization import deserialize_nested
 
 # Xception blocks after which the attention layer may sit: entry flow 2-4, middle 5-12.
 ATTENTION_BLOCKS = tuple(range(2, 13))
@@ -112,10 +111,7 @@ class AttentionXception(keras.Model):
 
   @classmethod
   def from_config(cls, config):
-    config = dict(config)
-    config["network"] = keras.saving.deserialize_keras_object(
-        copy.deepcopy(config["network"]))
-    return cls(**config)
+    return cls(**deserialize_nested(config, "network"))
 
 
 def _block_output(backbone, block):

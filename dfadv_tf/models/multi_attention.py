@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from dfadv_tf.models import backbones
 from dfadv_tf.ops.blur import pixel_gaussian_blur
+from dfadv_tf.serialization import deserialize_nested
 
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
@@ -224,9 +225,7 @@ class MultiAttentionDetector(keras.Model):
 
   @classmethod
   def from_config(cls, config):
-    config = dict(config)
-    config["features"] = keras.saving.deserialize_keras_object(config["features"])
-    return cls(**config)
+    return cls(**deserialize_nested(config, "features"))
 
 
 def build_multi_attention(image_size, backbone="efficientnetb4", weights=None, dropout=0.0,

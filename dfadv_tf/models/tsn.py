@@ -16,10 +16,10 @@ gets its own adversarial perturbation (per-frame adversaries). Evaluation on cli
 video level: one clip per video (`load_clips(..., shuffle=False)`).
 """
 
-import copy
-
 import keras
 import tensorflow as tf
+
+from dfadv_tf.serialization import deserialize_nested
 
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
@@ -67,7 +67,4 @@ class TSNDetector(keras.Model):
 
   @classmethod
   def from_config(cls, config):
-    config = dict(config)
-    config["detector"] = keras.saving.deserialize_keras_object(
-        copy.deepcopy(config["detector"]))
-    return cls(**config)
+    return cls(**deserialize_nested(config, "detector"))

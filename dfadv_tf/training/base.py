@@ -11,11 +11,10 @@ global batch (summed over replicas), so that the gradients the optimizer all-red
 optimizer is wrapped in `keras.optimizers.LossScaleOptimizer`.
 """
 
-import copy
-
 import keras
 import tensorflow as tf
 
+from dfadv_tf.serialization import deserialize_nested
 from dfadv_tf.training.optimizers import RAdam
 
 # Paper Sec. IV: RAdam, lr 5e-4 (detector) and 2e-3 (generators), weight decay 5e-4.
@@ -289,8 +288,4 @@ class TrainingModel(keras.Model):
 
   @classmethod
   def from_config(cls, config):
-    config = dict(config)
-    # deepcopy: deserialisation consumes the nested dicts it is given.
-    config["detector"] = keras.saving.deserialize_keras_object(
-        copy.deepcopy(config["detector"]))
-    return cls(**config)
+    return cls(**deserialize_nested(config, "detector"))
