@@ -1,8 +1,11 @@
 """Tests for tools/train.py: every demo flag file trains a few steps end to end."""
 
 import glob
+import json
 import os
 
+import cv2
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -42,6 +45,22 @@ class TrainToolTest(tf.test.TestCase):
                    "config.json"):
         self.assertTrue(os.path.exists(os.path.join(out, path)), f"{name}: {path}")
       self.assertNotEmpty(glob.glob(os.path.join(out, "logs", "train", "events.*")), name)
+    # The other binaries on what training produced.
+    detector = os.path.join(self.tmp, "runs", "two_gen_bat", "best_detector.keras")
+    compare = os.path.join(self.tmp, "runs", "compare")
+    evaluated = utils.run_binary("tools.evaluate", [
+        "--flagfile=flags/demo/common.flags", *utils.TINY_FLAGS,
+        f"--data_root={self.data_root}", f"--output_dir={compare}",
+        f"--detectors=+ Two-Gen-BAT={detector}"])
+    self.assertIn("| + Two-Gen-BAT |", evaluated.stdout)
+    face = os.path.join(self.tmp, "face.png")
+    cv2.imwrite(face, np.random.default_rng(0).integers(0, 256, (32, 32, 3), np.uint8))
+    scored = json.loads(utils.run_binary("tools.detect", [f"--detector={detector}",
+                                                          f"--input={face}"]).stdout)
+    self.assertBetween(scored["images"][0]["fake_probability"], 0.0, 1.0)
+    exported = os.path.join(self.tmp, "runs", "exported")
+    utils.run_binary("tools.export", [f"--detector={detector}", f"--export_dir={exported}"])
+    self.assertTrue(os.path.exists(os.path.join(exported, "saved_model.pb")))
 
   def test_typo_in_a_flag_is_a_clear_error(self):
     result = utils.run_binary("tools.train", ["--mode=two_gen_bat", "--g_step=2"],
