@@ -80,6 +80,17 @@ def _list_videos(folder):
                 if name.lower().endswith(_VIDEO_EXTENSIONS))
 
 
+def _layout_videos(root, top, method, quality, layout):
+  """(folder, video names) of `<root>/<top>/<method>/<quality>/videos`; a ValueError
+  naming the folder and the expected `layout` if it holds no video."""
+  folder = os.path.join(root, top, method, quality, "videos")
+  names = _list_videos(folder)
+  if not names:
+    raise ValueError(f"no videos in {folder}: expected the {layout} layout "
+                     f"{top}/{method}/{quality}/videos/*.mp4 under {root}")
+  return folder, names
+
+
 def ffpp_videos(root, qualities=("c23",), methods=None, sampling=Sampling()):
   """Videos of an FF++ download at `root` in the official split.
 
@@ -98,11 +109,7 @@ def ffpp_videos(root, qualities=("c23",), methods=None, sampling=Sampling()):
   videos = []
   for quality in qualities:
     for method, label, top in folders:
-      folder = os.path.join(root, top, method, quality, "videos")
-      names = _list_videos(folder)
-      if not names:
-        raise ValueError(f"no videos in {folder}: expected the FF++ layout "
-                         f"{top}/{method}/{quality}/videos/*.mp4 under {root}")
+      folder, names = _layout_videos(root, top, method, quality, "FF++")
       for name in names:
         video_id = os.path.splitext(name)[0]
         split = split_of.get(video_id)
@@ -119,11 +126,7 @@ def dfd_videos(root, qualities=("c23",), frames=10, seed=0):
   for quality in qualities:
     for method, label, top in ((DFD_REAL, records.REAL_LABEL, "original_sequences"),
                                (DFD_FAKE, records.FAKE_LABEL, "manipulated_sequences")):
-      folder = os.path.join(root, top, method, quality, "videos")
-      names = _list_videos(folder)
-      if not names:
-        raise ValueError(f"no videos in {folder}: expected the DFD layout "
-                         f"{top}/{method}/{quality}/videos/*.mp4 under {root}")
+      folder, names = _layout_videos(root, top, method, quality, "DFD")
       for name in names:
         video_id = os.path.splitext(name)[0]
         draw = seed * 1_000_003 + sum(ord(c) * 31**i for i, c in enumerate(name)) % 2**31
