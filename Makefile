@@ -22,7 +22,7 @@ test: $(STAMP)
 # method and quality, both evaluated on every method and quality (about 8 minutes on 2
 # CPU cores once installed). Outputs under runs/demo/.
 demo: $(STAMP)
-	$(PY) -m tools.make_demo_data --root=demo_data
+	$(PY) -m tools.make_demo_data --data_root=demo_data
 	$(PY) -m tools.train --flagfile=flags/demo/baseline.flags $(TRAIN_ARGS)
 	$(PY) -m tools.train --flagfile=flags/demo/two_gen_bat.flags $(TRAIN_ARGS)
 	$(PY) -m tools.evaluate --flagfile=flags/demo/common.flags --output_dir=runs/demo/compare \

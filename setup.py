@@ -12,13 +12,12 @@ def _version():
     return re.search(r'__version__ = "([^"]+)"', f.read()).group(1)
 
 
-# Binaries as `console_scripts`: tools/<name>.py -> dfadv-<name>.
-_TOOLS = ["make_demo_data", "preprocess", "train", "evaluate", "attack", "detect", "export"]
-_SCRIPTS = [
-    f"dfadv-{name.replace('_', '-')}=tools.{name}:run"
-    for name in _TOOLS
-    if os.path.exists(os.path.join(HERE, "tools", f"{name}.py"))
-]
+# Binaries as `console_scripts`: dfadv_tf/cli/<name>.py -> dfadv-<name> (tools/<name>.py
+# are entry points onto the same code for Bazel and `python -m tools.<name>`; the
+# `tools` folder is not installed).
+_BINARIES = ["make_demo_data", "preprocess", "train", "evaluate", "attack", "detect",
+             "export"]
+_SCRIPTS = [f"dfadv-{name.replace('_', '-')}=dfadv_tf.cli.{name}:run" for name in _BINARIES]
 
 setup(
     name="dfadv_tf",
@@ -29,12 +28,11 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11,<3.13",
-    packages=find_packages(include=["dfadv_tf", "dfadv_tf.*", "tools"]),
+    packages=find_packages(include=["dfadv_tf", "dfadv_tf.*"]),
     package_data={"dfadv_tf.data": ["ffpp_splits/*.json", "ffpp_splits/README.md"]},
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",
-        "keras-cv==0.9.0",
         "tensorboard==2.21.0",  # no longer a dependency of tensorflow 2.21
         "absl-py==2.5.1",
         "numpy>=1.26,<2.5",

@@ -1,8 +1,8 @@
 """Serving a trained detector: uint8 images -> fake probability, as a SavedModel.
 
-`preprocess` is the one place that maps uint8 RGB images (any size) to the detector's
-input (resized, float32 in [-1, 1]); `tools/detect.py` and the exported signature both
-use it, so a served model scores exactly like the Python API.
+`preprocess` maps uint8 RGB images (any size) to the detector's input with
+`dfadv_tf.data.images.to_model_range` (the mapping of training); `dfadv-detect` and the
+exported signature both use it, so a served model scores exactly like the Python API.
 """
 
 import os
@@ -17,6 +17,7 @@ from dfadv_tf.augment import layers as _augment_layers  # pylint: disable=unused
 from dfadv_tf.models import backbones as _backbones  # pylint: disable=unused-import
 from dfadv_tf.ops import blur as _blur  # pylint: disable=unused-import
 from dfadv_tf import training as _training  # pylint: disable=unused-import
+from dfadv_tf.data import images as data_images
 from dfadv_tf.evaluation.grid import fake_probability
 from dfadv_tf.files import atomic_write
 
@@ -31,15 +32,14 @@ def detector_image_size(detector):
 
 
 def preprocess(images, image_size):
-  """uint8 (B, H, W, 3) RGB -> float32 (B, h, w, 3) in [-1, 1] (bilinear, antialiased),
-  the same resize and scaling as `dfadv_tf.data.records.load_split`."""
+  """uint8 (B, H, W, 3) RGB -> float32 (B, h, w, 3) in [-1, 1]: `data.images.to_model_range`,
+  the resize and scaling of training (`dfadv_tf.data.records.load_split`)."""
   images = tf.convert_to_tensor(images)
   if images.dtype != tf.uint8:
     raise ValueError(f"images must be uint8 RGB, got dtype {images.dtype.name}.")
   if images.shape.rank != 4 or images.shape[-1] != 3:
     raise ValueError(f"images must have shape (B, H, W, 3), got {images.shape}.")
-  resized = tf.image.resize(tf.cast(images, tf.float32), image_size, antialias=True)
-  return tf.clip_by_value(resized, 0.0, 255.0) / 127.5 - 1.0
+  return data_images.to_model_range(tf.cast(images, tf.float32), image_size)
 
 
 class ServingModule(tf.Module):

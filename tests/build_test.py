@@ -1,8 +1,11 @@
-"""BUILD names every Python file of the tree, and every file it names exists."""
+"""BUILD names every Python file of the tree, every file it names exists, and it is what
+`tools/update_build.py` writes for the tree (so its deps follow the imports)."""
 
 import ast
 import glob
 import os
+import subprocess
+import sys
 
 import tensorflow as tf
 
@@ -70,6 +73,11 @@ class BuildTest(tf.test.TestCase):
     unknown = [f"{name} -> {dep}" for name, (_, _, _, deps) in self.targets.items()
                for dep in deps if dep.startswith(":") and dep[1:] not in self.targets]
     self.assertEqual(unknown, [], "deps on targets BUILD does not define")
+
+  def test_build_is_current(self):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "update_build.py"),
+                             "--check"], capture_output=True, text=True, check=False)
+    self.assertEqual(result.returncode, 0, result.stderr)
 
   def test_tests_are_py_test(self):
     for name, (kind, srcs, _, _) in self.targets.items():

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from dfadv_tf import serving
-from tests import tool_test_utils as utils
+from tests.testing import tools as utils
 
 
 class ServingTest(tf.test.TestCase):

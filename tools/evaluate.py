@@ -1,68 +1,7 @@
-r"""Evaluates saved detectors on the test grids of an experiment, frame and video level.
+"""Entry point of `dfadv-evaluate` (the code is in dfadv_tf/cli/evaluate.py): Bazel and
+`python -m tools.evaluate` run this file; the installed console script calls the same run()."""
 
-  dfadv-evaluate --flagfile=flags/demo/two_gen_bat.flags \
-      --detectors="Baseline=runs/demo/baseline/best_detector.keras,+ Two-Gen-BAT=runs/demo/two_gen_bat/best_detector.keras" \
-      --output_dir=runs/demo/compare
-
-The experiment flags (data_root, dataset, train_methods, train_qualities, test_methods,
-test_qualities, extra_test_datasets, image_size, batch_size) choose the grids, so the
-flag file a model was trained with can be passed as it is. Writes
-<output_dir>/tables/{cross_method,cross_quality,...}{,_video}.{md,csv} and results.json.
-"""
-
-import json
-import os
-
-from absl import app
-from absl import flags
-
-from dfadv_tf import experiment
-from dfadv_tf import serving
-from dfadv_tf.files import atomic_write_text
-from tools import common
-
-common.define_config_flags()
-flags.DEFINE_list("detectors", None, "NAME=PATH pairs of saved .keras detectors (a bare "
-                  "PATH is named after its folder).", required=True)
-flags.DEFINE_bool("unsafe_load", False, "Allow .keras files with Lambda layers (runs "
-                  "their Python code; only for files you trust).")
-FLAGS = flags.FLAGS
-
-
-def parse_detectors(items):
-  """['name=path' or 'path'] -> {name: path}, names unique."""
-  out = {}
-  for item in items:
-    name, _, path = item.rpartition("=")
-    name = name or os.path.basename(os.path.dirname(os.path.abspath(path)))
-    if name in out:
-      raise app.UsageError(f"--detectors names {name!r} twice.")
-    out[name] = path
-  return out
-
-
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  config = common.config_from_flags()
-  results = {}
-  for name, path in parse_detectors(FLAGS.detectors).items():
-    detector = serving.load_detector(path, safe_mode=not FLAGS.unsafe_load)
-    results[name] = experiment.evaluate_detector(detector, config, source=path)
-  os.makedirs(config.output_dir, exist_ok=True)
-  atomic_write_text(os.path.join(config.output_dir, "results.json"),
-                             json.dumps(results, indent=2))
-  logdir = os.path.join(config.output_dir, "logs")
-  tables = experiment.write_tables(results, config.output_dir, logdir=logdir)
-  video = experiment.write_tables(results, config.output_dir, logdir=logdir, level="video")
-  for grid in tables:
-    print("\n" + tables[grid] + "\n" + video[grid])
-  print(f"Tables in {config.output_dir}/tables; TensorBoard: tensorboard --logdir {logdir}")
-
-
-def run():
-  app.run(main)
-
+from dfadv_tf.cli.evaluate import run
 
 if __name__ == "__main__":
   run()

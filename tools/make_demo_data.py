@@ -1,37 +1,7 @@
-"""Writes the built-in offline benchmark (FF++ layout, procedurally rendered faces).
+"""Entry point of `dfadv-make-demo-data` (the code is in dfadv_tf/cli/make_demo_data.py): Bazel and
+`python -m tools.make_demo_data` run this file; the installed console script calls the same run()."""
 
-  dfadv-make-demo-data                      # ./demo_data/ffpp_demo, 240 identities, 64 px
-  dfadv-make-demo-data --root=/tmp/demo --identities=60 --image_size=96
-
-See dfadv_tf.data.synthetic for what is rendered; resumable (complete shards are kept).
-"""
-
-from absl import app
-from absl import flags
-
-from dfadv_tf.data import synthetic
-
-FLAGS = flags.FLAGS
-_DEFAULT = synthetic.DemoConfig()
-flags.DEFINE_string("root", synthetic.DEFAULT_ROOT, "Root folder of the datasets.")
-flags.DEFINE_string("dataset", synthetic.DEFAULT_DATASET, "Dataset name under --root.")
-flags.DEFINE_integer("identities", _DEFAULT.identities, "Identities (real videos).")
-flags.DEFINE_integer("frames", _DEFAULT.frames, "Frames per video.")
-flags.DEFINE_integer("image_size", _DEFAULT.image_size, "Frame side in pixels.")
-flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed.")
-
-
-def main(argv):
-  del argv
-  config = synthetic.DemoConfig(FLAGS.identities, FLAGS.frames, FLAGS.image_size, FLAGS.seed)
-  index = synthetic.make_demo_data(FLAGS.root, FLAGS.dataset, config)
-  print(f"{index['records']} records in {len(index['shards'])} shards at "
-        f"{FLAGS.root}/{FLAGS.dataset}; per split {index['counts']['split']}")
-
-
-def run():
-  app.run(main)
-
+from dfadv_tf.cli.make_demo_data import run
 
 if __name__ == "__main__":
   run()

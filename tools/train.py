@@ -1,41 +1,7 @@
-r"""Trains a deepfake detector in one of the paper's modes, then evaluates its test grids.
+"""Entry point of `dfadv-train` (the code is in dfadv_tf/cli/train.py): Bazel and
+`python -m tools.train` run this file; the installed console script calls the same run()."""
 
-One flag file per experiment (flags/), e.g.
-
-  dfadv-train --flagfile=flags/table1_two_gen_bat.flags --data_root=/data/ffpp_tfrecords
-
-Writes to --output_dir: config.json, checkpoints/epoch_NNN.keras (the whole training
-model, each epoch), best_detector.keras (best validation accuracy), backup/ (resume
-after a kill: run the same command again; with --deterministic it ends with the weights
-of an uninterrupted run), logs/ (TensorBoard), tables/*.md|csv and results.json.
-
---batch_size is the global batch under every --strategy; for --strategy=multi_worker run
-the same command on every worker with its TF_CONFIG (README, "Scaling out").
-"""
-
-from absl import app
-from absl import flags
-
-from dfadv_tf import experiment
-from tools import common
-
-common.define_config_flags()
-
-
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  config = common.config_from_flags()
-  result = experiment.run_experiment(config)
-  for table in result["tables"].values():
-    print("\n" + table)
-  print(f"Best epoch on validation accuracy: {result['best_epoch']}; outputs in "
-        f"{config.output_dir}; TensorBoard: tensorboard --logdir {config.output_dir}/logs")
-
-
-def run():
-  app.run(main)
-
+from dfadv_tf.cli.train import run
 
 if __name__ == "__main__":
   run()

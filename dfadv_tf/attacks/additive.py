@@ -10,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from dfadv_tf.attacks import common
+from dfadv_tf.attacks import registry
 
 
 def fgsm(model, images, labels, eps, loss_fn=None, clip=(-1.0, 1.0), training=False,
@@ -81,3 +82,30 @@ def _uniform(shape, bound, seed):
   else:
     noise = keras.random.uniform(shape, -1.0, 1.0, seed=seed)
   return bound * noise
+
+
+@registry.register("fgsm", mode="grad_aat", paper_name="Grad-AAT", params=(
+    registry.Param("eps", 1.0 / 255, "FGSM L-inf step in the [-1, 1] image space "
+                   "(2/255 = one grey level; the reference's 1/255 is half a grey level)"),
+))
+def fgsm_adversary(model, images, labels, *, eps, seed=None, training=False,
+                   num_classes=2):
+  """FGSM, Eq. 1 (Grad-AAT)."""
+  del seed
+  return registry.Adversarial(fgsm(model, images, labels, eps, training=training,
+                                   num_classes=num_classes))
+
+
+@registry.register("pgd", mode="grad_pgd", paper_name="Grad-AAT (PGD)", params=(
+    registry.Param("eps", 1.0 / 255, "PGD L-inf radius in the [-1, 1] image space "
+                   "(2/255 = one grey level)"),
+    registry.Param("step_size", 0.5 / 255, "PGD step in the [-1, 1] image space"),
+    registry.Param("steps", 3, "PGD iterations (App. C: 3)"),
+    registry.Param("random_start", False, "PGD: start at a uniform point of the eps ball"),
+))
+def pgd_adversary(model, images, labels, *, eps, step_size, steps, random_start, seed=None,
+                  training=False, num_classes=2):
+  """PGD / iterative FGSM (App. C, Table XIV)."""
+  return registry.Adversarial(pgd(model, images, labels, eps, step_size, steps,
+                                  random_start=random_start, training=training, seed=seed,
+                                  num_classes=num_classes))

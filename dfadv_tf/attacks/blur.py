@@ -21,6 +21,7 @@ Sec. IV-C (blur as an attack) starts instead from sigma = 1 everywhere:
 import tensorflow as tf
 
 from dfadv_tf.attacks import common
+from dfadv_tf.attacks import registry
 from dfadv_tf.ops.blur import pixel_gaussian_blur
 
 PARAMS = ("inv_var", "inv_sigma", "sigma")
@@ -108,3 +109,33 @@ def blur_attack(model, images, labels, eps=10.0, steps=1, kernel_size=9, channel
     value = tf.maximum(value, 0.0)
   inv_var = param_to_inv_var(value, param)
   return tf.stop_gradient(blurred(value)), tf.stop_gradient(inv_var)
+
+
+@registry.register("bat", mode="grad_bat", paper_name="Grad-BAT", params=(
+    registry.Param("eps", 10.0, "Gradient-BAT step on the map variable --bat_param (Eq. 6, "
+                   "plain gradient, no sign), in that variable's units: 1/px^2 for "
+                   "inv_var (reference: 10), px for sigma (Sec. IV-C: 0.1)"),
+    registry.Param("steps", 1, "Gradient-BAT steps (App. C: 3 was the paper's best)"),
+    registry.Param("kernel_size", 9, "Blur window k (odd; training 9, Sec. IV-C 5); "
+                   "shared by every blur adversary", flag="kernel_size"),
+    registry.Param("channels", 3, "Map channels: 1 (shared by R, G, B) or 3 (reference)"),
+    registry.Param("param", "inv_var", "The map variable the step moves: inv_var = "
+                   "1/sigma^2 (reference), inv_sigma (the paper's 1/sigma) or sigma "
+                   "(Eq. 6 as written, Sec. IV-C)", choices=PARAMS),
+    registry.Param("init", "l2", "Start of the map: l2 (ones at L2 norm --bat_init_value "
+                   "per sample, reference) or constant (every entry --bat_init_value)",
+                   choices=INITS),
+    registry.Param("init_value", 100.0, "See --bat_init, in units of --bat_param "
+                   "(reference: L2 norm 100; Sec. IV-C: sigma = 1)"),
+    registry.Param("renormalize", True, "Rescale each sample's map to its starting L2 norm "
+                   "after each step (reference)"),
+))
+def bat_adversary(model, images, labels, *, eps, steps, kernel_size, channels, param, init,
+                  init_value, renormalize, seed=None, training=False, num_classes=2):
+  """Gradient BAT, Eq. 6 (Grad-BAT); App. C multi-step."""
+  del seed
+  adv, inv_var = blur_attack(model, images, labels, eps=eps, steps=steps,
+                             kernel_size=kernel_size, channels=channels, param=param,
+                             init=init, init_value=init_value, renormalize=renormalize,
+                             training=training, num_classes=num_classes)
+  return registry.Adversarial(adv, inv_var=inv_var)

@@ -9,6 +9,8 @@ Checks look only at static shapes and Python values, so they cost nothing inside
 import numpy as np
 import tensorflow as tf
 
+from dfadv_tf import checks
+
 
 def check_nonnegative(value, name):
   """Raises ValueError if `value` (a number or a tensor with a static value) is < 0."""
@@ -19,9 +21,7 @@ def check_nonnegative(value, name):
 
 def check_steps(steps, name="steps"):
   """Returns `steps` as int; raises ValueError unless it is a Python integer >= 1."""
-  if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-    raise ValueError(f"{name} must be an integer >= 1, got {steps!r}.")
-  return int(steps)
+  return checks.integer(steps, name)
 
 
 def check_clip(clip):

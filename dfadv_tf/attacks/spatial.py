@@ -16,6 +16,7 @@ step makes the batch size and the loss scale irrelevant; tau = 0.05 is Xiao et a
 import tensorflow as tf
 
 from dfadv_tf.attacks import common
+from dfadv_tf.attacks import registry
 from dfadv_tf.ops.warp import flow_smoothness, flow_warp
 
 
@@ -61,3 +62,18 @@ def spatial_attack(model, images, labels, tau=0.05, steps=5, step_size=0.1,
   if return_flow:
     return adv, tf.stop_gradient(flow)
   return adv
+
+
+@registry.register("sat", mode="grad_sat", paper_name="Grad-SAT", params=(
+    registry.Param("tau", 0.05, "Weight of Xiao et al.'s flow-smoothness cost (>= 0)"),
+    registry.Param("steps", 1, "Signed-gradient steps on the flow"),
+    registry.Param("step_size", 0.01, "Flow change per step, in pixels"),
+))
+def sat_adversary(model, images, labels, *, tau, steps, step_size, seed=None,
+                  training=False, num_classes=2):
+  """Spatial flow adversary of Xiao et al. (Grad-SAT)."""
+  del seed
+  adv, flow = spatial_attack(model, images, labels, tau=tau, steps=steps,
+                             step_size=step_size, training=training,
+                             num_classes=num_classes, return_flow=True)
+  return registry.Adversarial(adv, flow=flow)

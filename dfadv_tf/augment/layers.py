@@ -23,18 +23,13 @@ import math
 import keras
 import tensorflow as tf
 
+from dfadv_tf import checks
 from dfadv_tf.ops.blur import pixel_gaussian_blur
 
 AUGMENTATIONS = ("none", "noise", "blur", "jpeg", "combined", "reference")
 
 # A variance of 0 is the identity blur: 1 / max(var, this) keeps inv_var finite.
 _MIN_BLUR_VARIANCE = 1e-6
-
-
-def _check_probability(name, p):
-  if not 0.0 <= p <= 1.0:
-    raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}.")
-  return float(p)
 
 
 def _check_range(name, value, low, high):
@@ -152,7 +147,7 @@ class GaussianNoise(_Augmentation):
 
   def __init__(self, p=0.5, variance=(0.0, 30.0), mean=0.0, seed=None, **kwargs):
     super().__init__(seed=seed, **kwargs)
-    self.p = _check_probability("p", p)
+    self.p = checks.probability(p, "p")
     self.variance = _check_range("variance", variance, 0.0, math.inf)
     self.mean = float(mean)
 
@@ -176,12 +171,9 @@ class GaussianBlur(_Augmentation):
 
   def __init__(self, p=1.0, variance=(0.0, 30.0), kernel_size=9, seed=None, **kwargs):
     super().__init__(seed=seed, **kwargs)
-    self.p = _check_probability("p", p)
+    self.p = checks.probability(p, "p")
     self.variance = _check_range("variance", variance, 0.0, math.inf)
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or (
-        kernel_size < 1 or kernel_size % 2 == 0):
-      raise ValueError(f"kernel_size must be an odd int >= 1, got {kernel_size!r}.")
-    self.kernel_size = kernel_size
+    self.kernel_size = checks.odd_integer(kernel_size, "kernel_size")
 
   def augment(self, images):
     batch = tf.shape(images)[0]
@@ -207,7 +199,7 @@ class JpegCompression(_Augmentation):
 
   def __init__(self, p=1.0, quality=(60, 100), seed=None, **kwargs):
     super().__init__(seed=seed, **kwargs)
-    self.p = _check_probability("p", p)
+    self.p = checks.probability(p, "p")
     lo, hi = _check_range("quality", quality, 0, 100)
     if lo != int(lo) or hi != int(hi):
       raise ValueError(f"quality must be a pair of ints in [0, 100], got {quality!r}.")

@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from dfadv_tf import checks
+from dfadv_tf.data import images as image_lib
 from dfadv_tf.files import TEMP_PREFIX, atomic_write
 
 INDEX_FILE = "index.json"
@@ -211,6 +213,13 @@ def read_index(root, dataset):
   return _read_index(os.path.join(root, dataset))
 
 
+def real_methods(root, dataset):
+  """The methods of `<root>/<dataset>` whose records are real (label 0), sorted: the
+  dataset's index, not a constant, says what its real class is called (FF++: youtube)."""
+  return sorted({s["method"] for s in read_index(root, dataset)["shards"]
+                 if s["label"] == REAL_LABEL})
+
+
 def select_shards(root, dataset, methods=None, qualities=None, split="train"):
   """Index entries of the shards of `split` with a method and quality in the lists.
 
@@ -294,11 +303,8 @@ def _decode_mask(features, image_size):
 def _decode(features, image_size, with_mask=False):
   """Decodes, resizes (bilinear, antialiased) and scales one record's image to [-1, 1]
   (and its mask, `_decode_mask`, with `with_mask`)."""
-  image = tf.io.decode_image(features["image"], channels=3, expand_animations=False)
-  image = tf.image.resize(image, (image_size, image_size), antialias=True)
-  image = tf.clip_by_value(image, 0.0, 255.0) / 127.5 - 1.0
-  image.set_shape((image_size, image_size, 3))
-  out = {"image": image, "label": tf.cast(features["label"], tf.int32),
+  out = {"image": image_lib.decode(features["image"], image_size),
+         "label": tf.cast(features["label"], tf.int32),
          "video_id": features["video_id"], "method": features["method"],
          "quality": features["quality"], "frame_index": features["frame_index"]}
   if with_mask:
@@ -434,8 +440,7 @@ def load_clips(root, dataset, methods=None, qualities=None, split="train", image
     int32 (B,)), or with `with_metadata` dicts {"image", "label", "video_id", "method",
     "quality"}.
   """
-  if isinstance(segments, bool) or not isinstance(segments, int) or segments < 1:
-    raise ValueError(f"segments must be an int >= 1, got {segments!r}")
+  segments = checks.integer(segments, "segments")
   if balance not in (None, "oversample"):
     raise ValueError(f"balance must be None or 'oversample', got {balance!r}")
   shards = select_shards(root, dataset, methods, qualities, split)

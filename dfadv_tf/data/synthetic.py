@@ -29,12 +29,12 @@ import cv2
 import numpy as np
 
 from dfadv_tf.data import records
+from dfadv_tf.data.datasets import FFPP_REAL
 
 DEFAULT_ROOT = "./demo_data"
 DEFAULT_DATASET = "ffpp_demo"
-REAL_METHOD = "youtube"
 FAKE_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
-METHODS = (REAL_METHOD,) + FAKE_METHODS
+METHODS = (FFPP_REAL,) + FAKE_METHODS
 QUALITIES = ("raw", "c23", "c40")
 JPEG_QUALITY = {"c23": 75, "c40": 25}
 SPLIT_FRACTIONS = (("train", 0.7), ("val", 0.15), ("test", 0.15))
@@ -280,7 +280,7 @@ def render_split(config, identities):
     source = identities[(n + 1) % len(identities)]
     states = [sample_frame(config.seed, target, f) for f in range(config.frames)]
     rendered = [render_face(idents[target], s, config.image_size) for s in states]
-    videos[REAL_METHOD].append((f"{target:03d}", [r[0] for r in rendered], None))
+    videos[FFPP_REAL].append((f"{target:03d}", [r[0] for r in rendered], None))
     sources = [render_face(idents[source], s, config.image_size)[0] for s in states]
     for method in FAKE_METHODS:
       fakes = [manipulate(method, image, geometry, src,
@@ -309,7 +309,7 @@ def make_demo_data(root=DEFAULT_ROOT, dataset=DEFAULT_DATASET, config=DemoConfig
       continue
     videos = render_split(config, identities)
     for method, quality in todo:
-      label = records.REAL_LABEL if method == REAL_METHOD else records.FAKE_LABEL
+      label = records.REAL_LABEL if method == FFPP_REAL else records.FAKE_LABEL
       examples = (records.make_example(compress(frame, quality), label=label,
                                        dataset=dataset, method=method, quality=quality,
                                        split=split, video_id=video_id, frame_index=f,

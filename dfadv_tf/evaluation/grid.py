@@ -3,8 +3,8 @@
 A *grid* is a mapping `{set name: tf.data.Dataset}` whose elements are dicts with at
 least "image" (B, H, W, 3) in [-1, 1], "label" (B,) and "video_id" (B,) - what
 `dfadv_tf.data.records.load_split(..., with_metadata=True)` yields. This module does
-not build datasets itself (evaluation depends only on TF, numpy and scikit-learn);
-`cross_method_sets` / `cross_quality_sets` only name the selections.
+not build datasets itself (evaluation depends only on TF, numpy and scikit-learn); the
+experiment's data selection (`dfadv_tf.experiment.data.test_grids`) chooses them.
 
 Tables: one row per model, for every set an AUC and an ACC column (in %), then their
 average ("Avg"), written as Markdown and CSV (atomically) and to TensorBoard as text.
@@ -21,25 +21,17 @@ import tensorflow as tf
 from dfadv_tf.evaluation import metrics as metrics_lib
 from dfadv_tf.files import atomic_write_text
 
-REAL_METHOD = "youtube"
 # The paper's abbreviations of the FF++ methods.
 SHORT_NAMES = {"Deepfakes": "DF", "Face2Face": "F2F", "FaceSwap": "FS",
-               "NeuralTextures": "NT", "FaceShifter": "FSh", REAL_METHOD: "real"}
+               "NeuralTextures": "NT", "FaceShifter": "FSh"}
+GRID_TITLES = {"cross_method": "Cross-method (trained on one method, tested on each)",
+               "cross_quality": "Cross-quality (trained on one quality, tested on each)"}
+LEVELS = {"frame": ("auc", "acc"), "video": ("video_auc", "video_acc")}
 
 
 def set_name(method, quality):
   """'NT c23' style name of a (fake method, quality) test set."""
   return f"{SHORT_NAMES.get(method, method)} {quality}"
-
-
-def cross_method_sets(methods, quality):
-  """{name: (fake methods + the real videos, [quality])} for Table I style grids."""
-  return {set_name(m, quality): ([REAL_METHOD, m], [quality]) for m in methods}
-
-
-def cross_quality_sets(method, qualities):
-  """{name: ([real, method], [quality])} for Table II style grids."""
-  return {set_name(method, q): ([REAL_METHOD, method], [q]) for q in qualities}
 
 
 def fake_probability(detector, images):
@@ -149,3 +141,18 @@ def write_table(results, path_prefix, title, columns=("auc", "acc"), logdir=None
     writer.flush()
     writer.close()
   return markdown
+
+
+def write_tables(results_by_model, output_dir, logdir=None, level="frame"):
+  """{model: {grid: {set: metrics}}} -> one Markdown/CSV table per grid under
+  `<output_dir>/tables/` (`<grid>.md` for frame level, `<grid>_video.md` for video
+  level AUC/ACC); returns {grid: markdown}."""
+  if level not in LEVELS:
+    raise ValueError(f"level must be one of {tuple(LEVELS)}, got {level!r}.")
+  grids = list(next(iter(results_by_model.values())))
+  suffix = "" if level == "frame" else "_video"
+  return {g: write_table({m: r[g] for m, r in results_by_model.items()},
+                         os.path.join(output_dir, "tables", g + suffix),
+                         f"{GRID_TITLES.get(g, g)}, {level} level", columns=LEVELS[level],
+                         logdir=logdir)
+          for g in grids}

@@ -27,8 +27,7 @@ def _as_arrays(labels, scores, name):
     present = "real" if labels[0] == 0 else "fake"
     raise ValueError(
         f"{name}: AUC, AP and EER need both classes, but all {labels.size} samples are "
-        f"{present}. Evaluate a set with real and fake samples (e.g. add the real "
-        f"'youtube' videos to a method's fakes).")
+        f"{present}. Evaluate a set with real and fake samples.")
   return labels.astype(np.int64), scores
 
 

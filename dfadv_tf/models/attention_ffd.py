@@ -17,10 +17,10 @@ Architecture (their Sec. 3):
   L_map (lambda = 1 in the paper). Rows whose mask is unknown (a fake without a mask:
   -1 from `records.load_split(with_mask=True)`) are left out of L_map.
 
-How masks reach the model: `AttentionXception.supervises_masks` is True, so a training
-mode given dict batches with a "mask" key calls `detector(rows, training=True,
-masks=...)`, and the model adds L_map with `add_loss` (collected by every mode's detector
-update). Without masks (the default path, attacks, generators) it is a plain
+How masks reach the model: `AttentionXception.training_inputs` is {"mask": "masks"} (the
+training modes' detector protocol, `dfadv_tf.training.base`), so a training mode given
+dict batches with a "mask" key calls `detector(rows, training=True, masks=...)`, and the
+model adds L_map with `add_loss` (collected by every mode's detector update). Without masks (the default path, attacks, generators) it is a plain
 images -> logits detector.
 """
 
@@ -82,7 +82,7 @@ class AttentionXception(keras.Model):
   Call: `model(images, training=None, masks=None)`; `attention_map(images)` gives M.
   """
 
-  supervises_masks = True
+  training_inputs = {"mask": "masks"}  # the training modes' detector protocol
 
   def __init__(self, network, map_weight=1.0, **kwargs):
     super().__init__(**kwargs)
@@ -134,9 +134,8 @@ def build_attention_xception(image_size, weights=None, dropout=0.0, attention_bl
         f"attention_block must be one of {ATTENTION_BLOCKS}, got {attention_block!r}.")
   if not 0.0 <= dropout < 1.0:
     raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
-  input_shape = backbones._image_shape(image_size)  # pylint: disable=protected-access
-  backbone = backbones._application(  # pylint: disable=protected-access
-      "xception", keras.applications.Xception, input_shape, weights)
+  input_shape = backbones.image_shape(image_size)
+  backbone = backbones.application("xception", input_shape, weights)
   cut = _block_output(backbone, attention_block)
   attention_layer = ManipulationAttention(name="attention")
   maps = []
@@ -161,7 +160,10 @@ def build_attention_xception(image_size, weights=None, dropout=0.0, attention_bl
   return AttentionXception(network, map_weight=map_weight, name=name)
 
 
-def build_from_name(name, image_size, weights=None, dropout=0.0, drop_connect=0.2):
+def _build(image_size, weights=None, dropout=0.0, drop_connect=0.2):
   """`build_detector`'s entry for "stehouwer_xception" (Xception has no drop_connect)."""
-  del name, drop_connect
+  del drop_connect
   return build_attention_xception(image_size, weights=weights, dropout=dropout)
+
+
+backbones.register_backbone("stehouwer_xception", "xception", build=_build)

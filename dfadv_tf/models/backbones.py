@@ -11,28 +11,52 @@ with float32 logits (fake = 1, real = 0) whatever the dtype policy. The backbone
 plus `small_cnn`, a few conv-BN-ReLU stride-2 blocks for tests and the CPU demo.
 """
 
-import importlib
+import dataclasses
 import os
+import types
+import typing
 
 import keras
 
-# name -> (family, keras.applications constructor or None for small_cnn)
-_APPLICATIONS = {
-    **{f"efficientnetb{i}": ("efficientnet", getattr(keras.applications, f"EfficientNetB{i}"))
-       for i in range(8)},
-    **{f"efficientnetv2{v.lower()}": ("efficientnetv2",
-                                      getattr(keras.applications, f"EfficientNetV2{v}"))
-       for v in ("B0", "B1", "B2", "B3", "S", "M", "L")},
-    "xception": ("xception", keras.applications.Xception),
-    "small_cnn": ("small_cnn", None),
-}
-# Table VI detectors, built by their own modules' `build_from_name` (imported on use).
-_TABLE6_MODULES = {
-    "stehouwer_xception": "dfadv_tf.models.attention_ffd",
-    **{f"multi_attention_efficientnetb{i}": "dfadv_tf.models.multi_attention"
-       for i in range(8)},
-}
-BACKBONES = list(_APPLICATIONS) + list(_TABLE6_MODULES)
+from dfadv_tf import checks
+
+
+@dataclasses.dataclass(frozen=True)
+class Backbone:
+  """A registered detector family member.
+
+  name: the `build_detector` name. family: its input family (a key of INPUT_SCALING).
+  build: `build(image_size, weights, dropout, drop_connect)` -> a detector; None for the
+    keras.applications backbones that `build_detector` wraps itself.
+  application: the keras.applications constructor, or None.
+  """
+  name: str
+  family: str
+  build: typing.Optional[typing.Callable] = None
+  application: typing.Optional[typing.Callable] = None
+
+
+_REGISTRY = {}
+# name -> Backbone, read-only. The Table VI detectors register themselves when
+# `dfadv_tf.models` is imported (its __init__ imports their modules).
+BACKBONES = types.MappingProxyType(_REGISTRY)
+
+
+def register_backbone(name, family, build=None, application=None):
+  """Registers `name` for `build_detector` (ValueError if it is taken)."""
+  if name in _REGISTRY:
+    raise ValueError(f"backbone {name!r} is registered twice.")
+  _REGISTRY[name] = Backbone(name, family, build, application)
+
+
+for _i in range(8):
+  register_backbone(f"efficientnetb{_i}", "efficientnet",
+                    application=getattr(keras.applications, f"EfficientNetB{_i}"))
+for _v in ("B0", "B1", "B2", "B3", "S", "M", "L"):
+  register_backbone(f"efficientnetv2{_v.lower()}", "efficientnetv2",
+                    application=getattr(keras.applications, f"EfficientNetV2{_v}"))
+register_backbone("xception", "xception", application=keras.applications.Xception)
+register_backbone("small_cnn", "small_cnn")
 
 # family -> (scale, offset) taking [-1, 1] to the range its backbone expects: keras'
 # EfficientNet (V1 and V2) takes [0, 255] and normalises inside; Xception takes [-1, 1].
@@ -42,10 +66,19 @@ INPUT_SCALING = {
     "xception": (1.0, 0.0),
     "small_cnn": (1.0, 0.0),
 }
+# The smallest input side each family's keras.applications model accepts.
+MIN_IMAGE_SIZE = {"efficientnet": 32, "efficientnetv2": 32, "xception": 71}
 
 # keras.applications builds EfficientNet with this stochastic-depth rate.
 _KERAS_DROP_CONNECT = 0.2
 _SMALL_CNN_MULTIPLIERS = (1, 2, 4, 8)
+
+
+def get(name):
+  """The registered `Backbone` `name` (ValueError listing the names otherwise)."""
+  if name not in _REGISTRY:
+    raise ValueError(f"Unknown backbone {name!r}; expected one of {sorted(_REGISTRY)}.")
+  return _REGISTRY[name]
 
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
@@ -85,7 +118,7 @@ def _small_cnn(input_shape, width):
   return keras.Model(inputs, x, name="small_cnn")
 
 
-def _set_drop_connect(backbone, drop_connect):
+def set_drop_connect(backbone, drop_connect):
   """Rescales EfficientNet's per-block stochastic-depth Dropout layers (named `*drop`,
   rate growing linearly with depth up to 0.2 in keras.applications) to `drop_connect`."""
   for layer in backbone.layers:
@@ -93,11 +126,17 @@ def _set_drop_connect(backbone, drop_connect):
       layer.rate = layer.rate * drop_connect / _KERAS_DROP_CONNECT
 
 
-def _application(name, constructor, input_shape, weights):
-  """keras.applications backbone without its top; a failed ImageNet download re-raised
-  with the offline alternative."""
+def application(name, input_shape, weights):
+  """The keras.applications backbone `name` without its top; a failed ImageNet download
+  re-raised with the offline alternative, a weights file of another model named."""
+  family = get(name).family
+  low = MIN_IMAGE_SIZE[family]
+  if min(input_shape[:2]) < low:
+    raise ValueError(f"image_size {input_shape[:2]} is too small for backbone {name!r}: "
+                     f"{family} needs at least {low} x {low} pixels.")
   try:
-    return constructor(include_top=False, weights=weights, input_shape=input_shape)
+    return get(name).application(include_top=False, weights=weights,
+                                 input_shape=input_shape)
   except Exception as e:  # pylint: disable=broad-except
     # keras.utils.get_file raises a bare Exception ("URL fetch failure ...") when the
     # download fails; anything else is not a download problem.
@@ -120,12 +159,16 @@ def _weights_mismatch(weights, name, input_shape, error):
                     f"({str(error).splitlines()[0]})")
 
 
-def _image_shape(image_size):
+def image_shape(image_size):
+  """(height, width, 3) from an int side or a (height, width) pair of positive ints."""
   size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-  if (len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
-                                for s in size)):
-    raise ValueError(
-        f"image_size must be a positive int or a (height, width) pair, got {image_size!r}.")
+  try:
+    if len(size) != 2:
+      raise ValueError
+    size = tuple(checks.integer(s, "image_size") for s in size)
+  except (ValueError, TypeError):
+    raise ValueError(f"image_size must be a positive int or a (height, width) pair, got "
+                     f"{image_size!r}.") from None
   return size + (3,)
 
 
@@ -135,8 +178,9 @@ def build_detector(name, image_size, weights=None, dropout=0.0, drop_connect=0.2
 
   Args:
     name: one of `BACKBONES`; "stehouwer_xception" (`attention_ffd`) and
-      "multi_attention_efficientnetb<i>" (`multi_attention`) are the Table VI detectors,
-      subclassed models without a nested backbone for `get_backbone`.
+      "multi_attention_efficientnetb<i>" (`multi_attention`) are the Table VI detectors
+      (registered by their modules), subclassed models without a nested backbone for
+      `get_backbone`.
     image_size: int or (height, width), the input size (EfficientNet >= 32,
       Xception >= 71).
     weights: None (random init), "imagenet" (downloaded by keras on first use, needs the
@@ -151,12 +195,10 @@ def build_detector(name, image_size, weights=None, dropout=0.0, drop_connect=0.2
   Returns:
     A functional keras.Model named `<name>_detector`; `get_backbone` gives its backbone.
   """
-  if name not in BACKBONES:
-    raise ValueError(f"Unknown backbone {name!r}; expected one of {BACKBONES}.")
-  input_shape = _image_shape(image_size)
+  entry = get(name)
+  input_shape = image_shape(image_size)
   for arg, value in (("dropout", dropout), ("drop_connect", drop_connect)):
-    if not 0.0 <= value < 1.0:
-      raise ValueError(f"{arg} must be in [0, 1), got {value!r}.")
+    checks.number(value, arg, minimum=0.0, below=1.0)
   if weights not in (None, "imagenet") and not (isinstance(weights, (str, os.PathLike))
                                                 and os.path.exists(weights)):
     raise ValueError(
@@ -164,17 +206,15 @@ def build_detector(name, image_size, weights=None, dropout=0.0, drop_connect=0.2
         f"got {weights!r} (no such file).")
   if width is not None and name != "small_cnn":
     raise ValueError(f"width applies to 'small_cnn' only, got width={width!r} for {name!r}.")
-  if name in _TABLE6_MODULES:
-    return importlib.import_module(_TABLE6_MODULES[name]).build_from_name(
-        name, image_size, weights=weights, dropout=dropout, drop_connect=drop_connect)
-  family, constructor = _APPLICATIONS[name]
+  if entry.build is not None:
+    return entry.build(image_size, weights=weights, dropout=dropout,
+                       drop_connect=drop_connect)
+  family = entry.family
 
   if name == "small_cnn":
     if weights == "imagenet":
       raise ValueError("small_cnn has no ImageNet weights; use weights=None or a file.")
-    width = 32 if width is None else width
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-      raise ValueError(f"width must be a positive int, got {width!r}.")
+    width = checks.integer(32 if width is None else width, "width")
     backbone = _small_cnn(input_shape, width)
     if weights is not None:
       try:
@@ -182,9 +222,9 @@ def build_detector(name, image_size, weights=None, dropout=0.0, drop_connect=0.2
       except ValueError as e:
         raise _weights_mismatch(weights, name, input_shape, e) from e
   else:
-    backbone = _application(name, constructor, input_shape, weights)
+    backbone = application(name, input_shape, weights)
     if family.startswith("efficientnet"):
-      _set_drop_connect(backbone, drop_connect)
+      set_drop_connect(backbone, drop_connect)
 
   scale, offset = INPUT_SCALING[family]
   images = keras.Input(input_shape, name="images")

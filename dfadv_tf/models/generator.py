@@ -17,6 +17,8 @@ have no bias before BN; Kaiming-normal (fan_in) kernels; BN gamma ~ N(1, 0.02).
 import keras
 from keras import ops
 
+from dfadv_tf import checks
+
 
 def _kaiming():
   """He-normal initializer, a new one per layer: an initializer made without a seed takes
@@ -99,10 +101,8 @@ class BlurGenerator(keras.Model):
 
   def __init__(self, width=64, n_blocks=3, min_inv_var=1.0, max_inv_var=1e12, **kwargs):
     super().__init__(**kwargs)
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-      raise ValueError(f"width must be an int >= 1, got {width!r}.")
-    if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 0:
-      raise ValueError(f"n_blocks must be an int >= 0, got {n_blocks!r}.")
+    width = checks.integer(width, "width")
+    n_blocks = checks.integer(n_blocks, "n_blocks", minimum=0)
     if not 0.0 <= min_inv_var < max_inv_var:
       raise ValueError(
           "min_inv_var and max_inv_var must satisfy 0 <= min_inv_var < max_inv_var, got "

@@ -33,6 +33,7 @@ Architecture (their Sec. 3):
 import keras
 import tensorflow as tf
 
+from dfadv_tf import checks
 from dfadv_tf.models import backbones
 from dfadv_tf.ops.blur import pixel_gaussian_blur
 from dfadv_tf.serialization import deserialize_nested
@@ -133,18 +134,12 @@ class MultiAttentionDetector(keras.Model):
                agda_prob=0.0, agda_threshold=0.5, seed=None, **kwargs):
     super().__init__(**kwargs)
     for arg, value in (("dropout", dropout), ("agda_threshold", agda_threshold)):
-      if not 0.0 <= value < 1.0:
-        raise ValueError(f"{arg} must be in [0, 1), got {value!r}.")
+      checks.number(value, arg, minimum=0.0, below=1.0)
     for arg, value in (("agda_prob", agda_prob), ("center_momentum", center_momentum)):
-      if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{arg} must be in [0, 1], got {value!r}.")
-    if isinstance(num_attentions, bool) or not isinstance(num_attentions, int) or (
-        num_attentions < 1):
-      raise ValueError(f"num_attentions must be an int >= 1, got {num_attentions!r}.")
-    if ril_weight < 0:
-      raise ValueError(f"ril_weight must be >= 0, got {ril_weight!r}.")
+      checks.probability(value, arg)
+    checks.nonnegative(ril_weight, "ril_weight")
     self.features = features
-    self.num_attentions = num_attentions
+    self.num_attentions = checks.integer(num_attentions, "num_attentions")
     self.texture_channels = texture_channels
     self.dropout_rate = float(dropout)
     self.ril_weight = float(ril_weight)
@@ -236,16 +231,15 @@ def build_multi_attention(image_size, backbone="efficientnetb4", weights=None, d
   image_size: int or (height, width), >= 32; weights / drop_connect as `build_detector`;
   other keyword arguments go to `MultiAttentionDetector` (num_attentions, agda_prob, ...).
   """
-  family = backbones._APPLICATIONS.get(backbone, (None,))[0]  # pylint: disable=protected-access
+  entry = backbones.BACKBONES.get(backbone)
+  family = entry.family if entry is not None and entry.application is not None else None
   if family != "efficientnet":
     raise ValueError(f"backbone must be an EfficientNet 'efficientnetb0'..'efficientnetb7', "
                      f"got {backbone!r}.")
-  if not 0.0 <= drop_connect < 1.0:
-    raise ValueError(f"drop_connect must be in [0, 1), got {drop_connect!r}.")
-  input_shape = backbones._image_shape(image_size)  # pylint: disable=protected-access
-  network = backbones._application(  # pylint: disable=protected-access
-      backbone, backbones._APPLICATIONS[backbone][1], input_shape, weights)
-  backbones._set_drop_connect(network, drop_connect)  # pylint: disable=protected-access
+  checks.number(drop_connect, "drop_connect", minimum=0.0, below=1.0)
+  input_shape = backbones.image_shape(image_size)
+  network = backbones.application(backbone, input_shape, weights)
+  backbones.set_drop_connect(network, drop_connect)
   taps = [network.get_layer(_stage_output(network, shallow_stage)).output,
           network.get_layer(_stage_output(network, attention_stage)).output, network.output]
   tapped = keras.Model(network.input, taps, name=backbone)
@@ -257,7 +251,14 @@ def build_multi_attention(image_size, backbone="efficientnetb4", weights=None, d
                                 name=name or f"multi_attention_{backbone}_detector", **kwargs)
 
 
-def build_from_name(name, image_size, weights=None, dropout=0.0, drop_connect=0.2):
-  """`build_detector`'s entry for "multi_attention_efficientnetb<i>"."""
-  return build_multi_attention(image_size, backbone=name[len("multi_attention_"):],
-                               weights=weights, dropout=dropout, drop_connect=drop_connect)
+def _builder(backbone):
+  """`build_detector`'s entry for "multi_attention_<backbone>"."""
+  def build(image_size, weights=None, dropout=0.0, drop_connect=0.2):
+    return build_multi_attention(image_size, backbone=backbone, weights=weights,
+                                 dropout=dropout, drop_connect=drop_connect)
+  return build
+
+
+for _i in range(8):
+  backbones.register_backbone(f"multi_attention_efficientnetb{_i}", "efficientnet",
+                              build=_builder(f"efficientnetb{_i}"))

@@ -10,15 +10,17 @@ scores every frame, and the segmental consensus is the average of the frame logi
       -> unfold (B, K, 2) -> mean over K -> (B, 2) logits (fake = 1)
 
 A 4-D batch (B, H, W, 3) is scored frame by frame (a clip of one segment): that is the
-input the adversaries see, since the training modes fold clips into frames before an
-attack or a blur generator runs (`TrainingModel.frame_adversary_step`), so every frame
-gets its own adversarial perturbation (per-frame adversaries). Evaluation on clips is at
+input the adversaries see: the model implements the training modes' detector protocol
+(`to_frames` / `from_frames`, see `dfadv_tf.training.base`), so the modes fold clips into
+frames before an attack or a blur generator runs and every frame gets its own
+adversarial perturbation (per-frame adversaries). Evaluation on clips is at
 video level: one clip per video (`load_clips(..., shuffle=False)`).
 """
 
 import keras
 import tensorflow as tf
 
+from dfadv_tf import checks
 from dfadv_tf.serialization import deserialize_nested
 
 
@@ -38,10 +40,8 @@ class TSNDetector(keras.Model):
     super().__init__(**kwargs)
     if not isinstance(detector, keras.Model) or not detector.built:
       raise ValueError(f"detector must be a built keras.Model, got {detector!r}.")
-    if isinstance(segments, bool) or not isinstance(segments, int) or segments < 1:
-      raise ValueError(f"segments must be an int >= 1, got {segments!r}.")
     self.detector = detector
-    self.segments = segments
+    self.segments = checks.integer(segments, "segments")
     self.frame_shape = tuple(detector.input_shape[1:])
     self.built = True
 
@@ -60,6 +60,20 @@ class TSNDetector(keras.Model):
 
   def compute_output_shape(self, input_shape):
     return (input_shape[0], 2)
+
+  # The training modes' detector protocol (dfadv_tf.training.base).
+
+  def to_frames(self, images, labels):
+    """Clips (B, K, H, W, 3) -> frames (B*K, H, W, 3) with their clip's label; frames
+    (B, H, W, 3) are returned as they are."""
+    if images.shape.rank != 5:
+      return images, labels
+    return (tf.reshape(images, [-1, *images.shape[2:]]),
+            tf.repeat(labels, tf.shape(images)[1]))
+
+  def from_frames(self, frames, images):
+    """The inverse of `to_frames`: frames back into the shape of `images`."""
+    return tf.reshape(frames, tf.shape(images))
 
   def get_config(self):
     return {"name": self.name, "trainable": self.trainable, "segments": self.segments,

@@ -36,6 +36,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from dfadv_tf import checks
+
 METHODS = ("rings", "patches")
 
 
@@ -52,11 +54,7 @@ def inv_var_to_sigma(inv_var):
 
 
 def _check_kernel_size(kernel_size):
-  if (isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer))
-      or kernel_size < 1 or kernel_size % 2 == 0):
-    raise ValueError(
-        f"kernel_size must be an odd integer >= 1, got {kernel_size!r}.")
-  return int(kernel_size)
+  return checks.odd_integer(kernel_size, "kernel_size")
 
 
 def _rings(kernel_size):

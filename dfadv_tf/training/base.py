@@ -9,6 +9,20 @@ Losses are per-example softmax cross-entropies in float32, divided by the row co
 global batch (summed over replicas), so that the gradients the optimizer all-reduces under
 `tf.distribute` are those of the mean over the global batch. Under `mixed_float16` every
 optimizer is wrapped in `keras.optimizers.LossScaleOptimizer`.
+
+The detector protocol: what a detector may define so that every mode trains it, without
+the modes knowing its kind (a plain `keras.Model` defines none of it):
+
+- `to_frames(images, labels) -> (frames (N, H, W, 3), frame_labels (N,))` and
+  `from_frames(frames, images) -> rows shaped like images`: how adversaries see a batch
+  (`TSNDetector` folds clips (B, K, H, W, 3) into frames, so every frame gets its own
+  adversarial perturbation). Default: the images themselves.
+- `training_inputs`: {dict-batch key: call keyword} of the extra features its training
+  call takes (`AttentionXception`: {"mask": "masks"}, the manipulation masks its map loss
+  is supervised with). The detector update calls `detector(rows, training=True,
+  keyword=feature)`, each feature repeated for the adversarial rows, and collects what
+  the detector adds with `add_loss`. A batch key that the detector does not take is an
+  error naming it.
 """
 
 import keras
@@ -47,12 +61,25 @@ def unpack(data):
   return tf.cast(images, tf.float32), tf.reshape(tf.cast(labels, tf.int32), [-1])
 
 
-def masks_of(data):
-  """The manipulation masks of a dict batch with a "mask" key (B, H, W, 1) float32 in
-  [0, 1] (real rows zeros; -1 marks a fake row without a mask), else None."""
-  if isinstance(data, dict) and "mask" in data:
-    return tf.cast(data["mask"], tf.float32)
-  return None
+BATCH_KEYS = ("image", "label")
+
+
+def extra_inputs(data, detector):
+  """{call keyword: feature} of the features of a dict batch beyond image and label that
+  `detector` takes in its training call (its `training_inputs`); ValueError naming a key
+  it does not take. Features are cast to float32 ({} for a tuple batch)."""
+  if not isinstance(data, dict):
+    return {}
+  takes = dict(getattr(detector, "training_inputs", None) or {})
+  extra = sorted(set(data) - set(BATCH_KEYS))
+  refused = [key for key in extra if key not in takes]
+  if refused:
+    raise ValueError(
+        f"the batch has the features {refused}, which detector {detector.name!r} does not "
+        f"take in training (it takes {sorted(takes) or 'none'}; e.g. 'mask' needs a "
+        "detector with map supervision such as stehouwer_xception); drop them from the "
+        "dataset or use such a detector.")
+  return {takes[key]: tf.cast(data[key], tf.float32) for key in extra}
 
 
 def images_of(data):
@@ -78,10 +105,15 @@ def global_sum(value):
   return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
-def _multi_worker():
-  """True under a strategy spanning several workers (Keras' own test for it)."""
-  extended = tf.distribute.get_strategy().extended
-  return getattr(extended, "_in_multi_worker_mode", lambda: False)()
+def multi_worker():
+  """True under a strategy whose replicas span several workers: then Keras 3.15 averages
+  the logs of `train_step` over an axis 0 (its `reduce_per_replica`, which asks the
+  private `extended._in_multi_worker_mode()`); this asks the same through public API:
+  more replicas in sync than this worker has devices. `tests/training/base_test.py`
+  checks that both agree."""
+  strategy = tf.distribute.get_strategy()
+  return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+          and strategy.num_replicas_in_sync > len(strategy.extended.worker_devices))
 
 
 def num_replicas():
@@ -145,7 +177,7 @@ class TrainingModel(keras.Model):
     """{tracker name: value} of the trackers `names` (default all) + accuracy and auc."""
     out = {n: self._trackers[n].result() for n in (names or self._trackers)}
     out.update(accuracy=self.accuracy_tracker.result(), auc=self.auc_tracker.result())
-    if _multi_worker():  # Keras averages multi-worker logs over an axis 0
+    if multi_worker():  # Keras averages multi-worker logs over an axis 0
       out = {name: tf.reshape(value, [1]) for name, value in out.items()}
     return out
 
@@ -187,8 +219,13 @@ class TrainingModel(keras.Model):
 
   def _maybe_symbolic_build(self, iterator=None, data_batch=None):
     """Nothing to build: a mode is built at construction, its optimizers in `compile`.
-    (Keras' own version averages the first distributed batch with `strategy.reduce`,
-    which MultiWorkerMirroredStrategy refuses for an (images, labels) batch.)"""
+
+    Overrides a private hook of Keras 3.15's TensorFlow trainer (called by `fit`,
+    `evaluate`, `train_on_batch`): Keras' version averages the first distributed batch
+    with `strategy.reduce("MEAN")`, which MultiWorkerMirroredStrategy refuses for an
+    (images, labels) batch of integers. No public API replaces it (a model built and
+    compiled beforehand still goes through it). `tests/training/base_test.py` fails when
+    Keras renames it or changes its arguments."""
     del iterator, data_batch
 
   # ---- steps ---------------------------------------------------------------------------
@@ -210,26 +247,29 @@ class TrainingModel(keras.Model):
 
   def train_step(self, data):
     images, labels = unpack(data)
+    extra = extra_inputs(data, self.detector)
     adversarial = self.frame_adversary_step(images, labels)
-    self.detector_update(images, labels, adversarial, masks_of(data))
+    self.detector_update(images, labels, adversarial, extra)
     return self.results()
 
   def frame_adversary_step(self, images, labels):
-    """`adversary_step` on frames: clips (B, K, H, W, 3) (a TSN detector's input) are
-    folded to (B*K, H, W, 3) frames carrying their clip's label, and the adversarial
-    frames unfolded back; (B, H, W, 3) images go through unchanged."""
-    if images.shape.rank != 5:
+    """`adversary_step` on what the detector's adversaries see (the detector protocol's
+    `to_frames` / `from_frames`: a TSN's clips become frames carrying their clip's
+    label); plain images go through unchanged."""
+    to_frames = getattr(self.detector, "to_frames", None)
+    if to_frames is None:
       return self.adversary_step(images, labels)
-    frames = tf.reshape(images, [-1, *images.shape[2:]])
-    adversarial = self.adversary_step(frames, tf.repeat(labels, tf.shape(images)[1]))
-    return None if adversarial is None else tf.reshape(adversarial, tf.shape(images))
+    frames, frame_labels = to_frames(images, labels)
+    adversarial = self.adversary_step(frames, frame_labels)
+    return None if adversarial is None else self.detector.from_frames(adversarial, images)
 
-  def detector_update(self, images, labels, adversarial, masks=None):
+  def detector_update(self, images, labels, adversarial, extra=None):
     """One detector step (Eq. 2/3/7) on the clean rows and/or `adversarial` rows.
 
-    `masks` (B, H, W, 1) or None: with masks, the detector is called with
-    `masks=` (the adversarial rows keep their clean row's mask) and adds its map
-    supervision loss with `add_loss` (e.g. `AttentionXception`).
+    `extra`: {call keyword: feature (B, ...)} of the detector protocol's
+    `training_inputs` (e.g. masks), passed to the detector's training call; the
+    adversarial rows keep their clean row's features. What the detector adds with
+    `add_loss` (e.g. `AttentionXception`'s map loss) joins the objective.
     """
     batch = global_sum(tf.cast(tf.shape(labels)[0], tf.float32))
     if adversarial is None or self.objective == "replace":
@@ -241,14 +281,8 @@ class TrainingModel(keras.Model):
       weights = tf.concat([tf.ones_like(labels, tf.float32),
                            tf.fill(tf.shape(labels), self.adv_weight)], axis=0)
       count = 2.0 * batch
-    call_kwargs = {}
-    if masks is not None:
-      if not getattr(self.detector, "supervises_masks", False):
-        raise ValueError(
-            f"the batch has a 'mask' key but detector {self.detector.name!r} takes no "
-            "masks; expected a detector with supervises_masks = True (AttentionXception) "
-            "or a batch without masks.")
-      call_kwargs["masks"] = masks if weights is None else tf.concat([masks, masks], 0)
+    call_kwargs = {key: value if weights is None else tf.concat([value, value], 0)
+                   for key, value in (extra or {}).items()}
     variables = self.detector.trainable_variables
     with tf.GradientTape() as tape:
       logits = tf.cast(self.detector(rows, training=True, **call_kwargs), tf.float32)

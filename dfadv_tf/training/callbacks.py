@@ -12,6 +12,7 @@ import os
 import keras
 import tensorflow as tf
 
+from dfadv_tf import checks
 from dfadv_tf.ops.blur import inv_var_to_sigma
 
 
@@ -39,8 +40,7 @@ class AdversarialTensorBoard(keras.callbacks.TensorBoard):
   def __init__(self, log_dir, images, labels, image_freq=1, sigma_display_max=1.0,
                **kwargs):
     super().__init__(log_dir=log_dir, **kwargs)
-    if isinstance(image_freq, bool) or not isinstance(image_freq, int) or image_freq < 1:
-      raise ValueError(f"image_freq must be an int >= 1, got {image_freq!r}.")
+    image_freq = checks.integer(image_freq, "image_freq")
     images = tf.convert_to_tensor(images, tf.float32)
     if images.shape.rank != 4 or images.shape[-1] != 3:
       raise ValueError(f"images must be (N, H, W, 3), got shape {images.shape}.")

@@ -16,6 +16,8 @@ A generator with no rows in the batch (e.g. G_f on an all-real batch) is not upd
 import keras
 import tensorflow as tf
 
+from dfadv_tf import checks
+from dfadv_tf.attacks.combined import combined_attack
 from dfadv_tf.models.generator import BlurGenerator
 from dfadv_tf.ops.blur import pixel_gaussian_blur
 from dfadv_tf.training import base
@@ -44,16 +46,11 @@ class GeneratorBATModel(base.TrainingModel):
   def __init__(self, detector, generators=2, g_steps=3, kernel_size=9,
                combined_fgsm_eps=None, generator_kwargs=None, **kwargs):
     super().__init__(detector, **kwargs)
-    if generators not in (1, 2):
-      raise ValueError(f"generators must be 1 or 2, got {generators!r}.")
-    if isinstance(g_steps, bool) or not isinstance(g_steps, int) or g_steps < 1:
-      raise ValueError(f"g_steps must be an int >= 1, got {g_steps!r}.")
-    if combined_fgsm_eps is not None and combined_fgsm_eps < 0:
-      raise ValueError(f"combined_fgsm_eps must be None or >= 0, got {combined_fgsm_eps!r}.")
-    self.num_generators = generators
-    self.g_steps = g_steps
-    self.kernel_size = kernel_size
-    self.combined_fgsm_eps = combined_fgsm_eps
+    self.num_generators = checks.one_of(generators, (1, 2), "generators")
+    self.g_steps = checks.integer(g_steps, "g_steps")
+    self.kernel_size = checks.odd_integer(kernel_size, "kernel_size")
+    self.combined_fgsm_eps = (None if combined_fgsm_eps is None else
+                              checks.nonnegative(combined_fgsm_eps, "combined_fgsm_eps"))
     self.generator_kwargs = dict(generator_kwargs or {})
     names = [""] if generators == 1 else ["_real", "_fake"]
     self.generators = [BlurGenerator(**self.generator_kwargs, name=f"generator{n}")
@@ -72,10 +69,18 @@ class GeneratorBATModel(base.TrainingModel):
     template = keras.optimizers.get(generator_optimizer)
     if isinstance(template, keras.optimizers.LossScaleOptimizer):
       template = template.inner_optimizer
+    self.generator_optimizer_template = template
     self.generator_optimizers = [
         self.prepare_optimizer(base.clone_optimizer(template), g.trainable_variables)
         for g in self.generators]
-    self._compile_config.config["generator_optimizer"] = template
+
+  def get_compile_config(self):
+    """Keras' compile config plus the generators' optimizer (for `compile_from_config`)."""
+    config = super().get_compile_config()
+    if config:
+      config["generator_optimizer"] = keras.saving.serialize_keras_object(
+          self.generator_optimizer_template)
+    return config
 
   # ---- the game ------------------------------------------------------------------------
 
@@ -96,7 +101,6 @@ class GeneratorBATModel(base.TrainingModel):
   def _adversarial_rows(self, images, labels, inv_var):
     if self.combined_fgsm_eps is None:
       return pixel_gaussian_blur(images, inv_var, self.kernel_size)
-    from dfadv_tf.attacks.combined import combined_attack  # pylint: disable=g-import-not-at-top
     return combined_attack(self.detector, images, labels, inv_var, self.combined_fgsm_eps,
                            kernel_size=self.kernel_size)
 

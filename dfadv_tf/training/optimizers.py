@@ -7,6 +7,8 @@ lr 2e-3, learning rate x0.1 every 10 epochs.
 import keras
 from keras import ops
 
+from dfadv_tf import checks
+
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
 class RAdam(keras.optimizers.Optimizer):
@@ -83,23 +85,24 @@ class RAdam(keras.optimizers.Optimizer):
 
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
-class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
+class StepDecay(keras.optimizers.schedules.ExponentialDecay):
   """lr(step) = initial_learning_rate * factor ** floor(step / step_size).
 
-  `step` is the optimizer's update count: a generator optimizer of GeneratorBATModel
-  makes `g_steps` updates per batch (see `from_epochs`).
+  Keras' `ExponentialDecay(staircase=True)` under the paper's names ("x0.1 every N
+  epochs"), with `from_epochs` to count in epochs. `step` is the optimizer's update count:
+  a generator optimizer of GeneratorBATModel makes `g_steps` updates per batch.
   """
 
-  def __init__(self, initial_learning_rate, step_size, factor=0.1):
-    if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-      raise ValueError(f"step_size must be an int >= 1, got {step_size!r}.")
-    if initial_learning_rate <= 0.0 or factor <= 0.0:
-      raise ValueError(
-          "initial_learning_rate and factor must be > 0, got "
-          f"{initial_learning_rate!r} and {factor!r}.")
-    self.initial_learning_rate = float(initial_learning_rate)
-    self.step_size = step_size
-    self.factor = float(factor)
+  def __init__(self, initial_learning_rate, step_size, factor=0.1, name="StepDecay"):
+    self.step_size = checks.integer(step_size, "step_size")
+    self.factor = checks.number(factor, "factor", minimum=0.0)
+    initial_learning_rate = checks.number(initial_learning_rate, "initial_learning_rate",
+                                          minimum=0.0)
+    if initial_learning_rate == 0.0 or self.factor == 0.0:
+      raise ValueError("initial_learning_rate and factor must be > 0, got "
+                       f"{initial_learning_rate!r} and {factor!r}.")
+    super().__init__(initial_learning_rate, decay_steps=self.step_size,
+                     decay_rate=self.factor, staircase=True, name=name)
 
   @classmethod
   def from_epochs(cls, initial_learning_rate, epochs, steps_per_epoch,
@@ -109,10 +112,6 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
     return cls(initial_learning_rate, int(epochs * steps_per_epoch * updates_per_step),
                factor)
 
-  def __call__(self, step):
-    exponent = ops.floor(ops.cast(step, "float32") / float(self.step_size))
-    return self.initial_learning_rate * ops.power(self.factor, exponent)
-
   def get_config(self):
     return {"initial_learning_rate": self.initial_learning_rate,
-            "step_size": self.step_size, "factor": self.factor}
+            "step_size": self.step_size, "factor": self.factor, "name": self.name}

@@ -1,0 +1,65 @@
+"""Starts a binary: its flags in `--help`, user errors as one line, an exit code.
+
+`run(main)` is what every `dfadv-*` console script and `tools/*.py` calls. absl
+lists the flags of the main module in `--help`; a console script's main module is the
+generated wrapper, so the binary's flags (every flag defined under `dfadv_tf.cli`) are
+declared key flags of it first. An exception a user can cause (bad flags, files, data)
+is printed as `<program>: error: <message>` on one line and the program exits with 1;
+`--traceback` re-raises it with its Python traceback.
+"""
+
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+import tensorflow as tf
+
+flags.DEFINE_bool("traceback", False, "On an error, show the Python traceback instead of "
+                  "the one-line message (for bug reports).")
+FLAGS = flags.FLAGS
+
+# What a user's input can raise; anything else is a bug and keeps its traceback.
+USER_ERRORS = (ValueError, OSError, KeyError, json.JSONDecodeError, tf.errors.OpError)
+
+
+def one_line(error):
+  """The message of `error` on one line (TensorFlow's op errors without their graph
+  context)."""
+  message = error.message if isinstance(error, tf.errors.OpError) else str(error)
+  if isinstance(error, KeyError) and error.args:
+    message = str(error.args[0])
+  lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+  return " ".join(lines) or type(error).__name__
+
+
+def _declare_key_flags():
+  """Makes the binary's flags the main module's key flags (so `--help` lists them)."""
+  main = sys.argv[0]
+  for module, module_flags in FLAGS.flags_by_module_dict().items():
+    if module.startswith("dfadv_tf.cli") or module == main:
+      for flag in module_flags:
+        FLAGS.register_key_flag_for_module(main, flag)
+
+
+def run(main):
+  """`absl.app.run(main)` with the binary's flags in --help and one-line user errors."""
+  program = os.path.basename(sys.argv[0])
+
+  def guarded(argv):
+    if len(argv) > 1:
+      raise app.UsageError(f"unexpected arguments {argv[1:]} (flags start with --).")
+    try:
+      return main(argv)
+    except USER_ERRORS as error:
+      if FLAGS.traceback:
+        raise
+      print(f"{program}: error: {one_line(error)}", file=sys.stderr)
+      sys.exit(1)
+
+  _declare_key_flags()
+  # absl's --help starts with the main module's doc: the binary's, not its entry point's.
+  sys.modules["__main__"].__doc__ = sys.modules[main.__module__].__doc__
+  app.run(guarded)

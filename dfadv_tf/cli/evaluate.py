@@ -1,0 +1,68 @@
+r"""Evaluates saved detectors on the test grids of an experiment, frame and video level.
+
+  dfadv-evaluate --flagfile=flags/demo/two_gen_bat.flags \
+      --detectors="Baseline=runs/demo/baseline/best_detector.keras,+ Two-Gen-BAT=runs/demo/two_gen_bat/best_detector.keras" \
+      --output_dir=runs/demo/compare
+
+The experiment flags (data_root, dataset, train_methods, train_qualities, test_methods,
+test_qualities, extra_test_datasets, image_size, batch_size) choose the grids, so the
+flag file a model was trained with can be passed as it is. Writes
+<output_dir>/tables/{cross_method,cross_quality,...}{,_video}.{md,csv} and results.json.
+"""
+
+import json
+import os
+
+from absl import flags
+
+from dfadv_tf import experiment
+from dfadv_tf import serving
+from dfadv_tf.cli import app
+from dfadv_tf.cli import flags as config_flags
+from dfadv_tf.evaluation import grid as grid_lib
+from dfadv_tf.files import atomic_write_text
+
+config_flags.define_config_flags()
+flags.DEFINE_list("detectors", None, "NAME=PATH pairs of saved .keras detectors (a bare "
+                  "PATH is named after its folder).", required=True)
+flags.DEFINE_bool("unsafe_load", False, "Allow .keras files with Lambda layers (runs "
+                  "their Python code; only for files you trust).")
+FLAGS = flags.FLAGS
+
+
+def parse_detectors(items):
+  """['name=path' or 'path'] -> {name: path}, names unique."""
+  out = {}
+  for item in items:
+    name, _, path = item.rpartition("=")
+    name = name or os.path.basename(os.path.dirname(os.path.abspath(path)))
+    if name in out:
+      raise ValueError(f"--detectors names {name!r} twice.")
+    out[name] = path
+  return out
+
+
+def main(argv):
+  del argv
+  config = config_flags.config_from_flags()
+  results = {}
+  for name, path in parse_detectors(FLAGS.detectors).items():
+    detector = serving.load_detector(path, safe_mode=not FLAGS.unsafe_load)
+    results[name] = experiment.evaluate_detector(detector, config, source=path)
+  os.makedirs(config.output_dir, exist_ok=True)
+  atomic_write_text(os.path.join(config.output_dir, "results.json"),
+                             json.dumps(results, indent=2))
+  logdir = os.path.join(config.output_dir, "logs")
+  tables = grid_lib.write_tables(results, config.output_dir, logdir=logdir)
+  video = grid_lib.write_tables(results, config.output_dir, logdir=logdir, level="video")
+  for grid in tables:
+    print("\n" + tables[grid] + "\n" + video[grid])
+  print(f"Tables in {config.output_dir}/tables; TensorBoard: tensorboard --logdir {logdir}")
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

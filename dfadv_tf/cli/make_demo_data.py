@@ -1,0 +1,39 @@
+"""Writes the built-in offline benchmark (FF++ layout, procedurally rendered faces).
+
+  dfadv-make-demo-data                      # ./demo_data/ffpp_demo, 240 identities, 64 px
+  dfadv-make-demo-data --data_root=/tmp/demo --identities=60 --image_size=96
+
+See dfadv_tf.data.synthetic for what is rendered; resumable (complete shards are kept).
+"""
+
+from absl import flags
+
+from dfadv_tf.cli import app
+from dfadv_tf.data import synthetic
+
+FLAGS = flags.FLAGS
+_DEFAULT = synthetic.DemoConfig()
+flags.DEFINE_string("data_root", synthetic.DEFAULT_ROOT, "Root folder of the datasets' "
+                    "TFRecords (<data_root>/<dataset>/index.json).")
+flags.DEFINE_string("dataset", synthetic.DEFAULT_DATASET, "Dataset name under --root.")
+flags.DEFINE_integer("identities", _DEFAULT.identities, "Identities (real videos).")
+flags.DEFINE_integer("frames", _DEFAULT.frames, "Frames per video.")
+flags.DEFINE_integer("image_size", _DEFAULT.image_size, "Side of the stored images in "
+                     "pixels.")
+flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed.")
+
+
+def main(argv):
+  del argv
+  config = synthetic.DemoConfig(FLAGS.identities, FLAGS.frames, FLAGS.image_size, FLAGS.seed)
+  index = synthetic.make_demo_data(FLAGS.data_root, FLAGS.dataset, config)
+  print(f"{index['records']} records in {len(index['shards'])} shards at "
+        f"{FLAGS.data_root}/{FLAGS.dataset}; per split {index['counts']['split']}")
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

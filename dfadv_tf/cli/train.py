@@ -1,0 +1,38 @@
+r"""Trains a deepfake detector in one of the paper's modes, then evaluates its test grids.
+
+One flag file per experiment (flags/), e.g.
+
+  dfadv-train --flagfile=flags/table1_two_gen_bat.flags --data_root=/data/ffpp_tfrecords
+
+Writes to --output_dir: config.json, checkpoints/epoch_NNN.keras (the whole training
+model, each epoch), best_detector.keras (best validation accuracy), backup/ (resume
+after a kill: run the same command again; with --deterministic it ends with the weights
+of an uninterrupted run), logs/ (TensorBoard), tables/*.md|csv and results.json.
+
+--batch_size is the global batch under every --strategy; for --strategy=multi_worker run
+the same command on every worker with its TF_CONFIG (README, "Scaling out").
+"""
+
+from dfadv_tf import experiment
+from dfadv_tf.cli import app
+from dfadv_tf.cli import flags as config_flags
+
+config_flags.define_config_flags()
+
+
+def main(argv):
+  del argv
+  config = config_flags.config_from_flags()
+  result = experiment.run_experiment(config)
+  for table in result["tables"].values():
+    print("\n" + table)
+  print(f"Best epoch on validation accuracy: {result['best_epoch']}; outputs in "
+        f"{config.output_dir}; TensorBoard: tensorboard --logdir {config.output_dir}/logs")
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

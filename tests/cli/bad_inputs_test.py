@@ -1,0 +1,316 @@
+"""Bad inputs across the library and the binaries: each is refused with an exception type
+(or a non-zero exit code), a message that names the input, and no partial output.
+
+Policy for image channels: image *files and encoded bytes* (records, `tools/detect.py`,
+`tools/attack.py`) are decoded to RGB, gray replicated and alpha dropped; *arrays* given
+to the Python API (`serving.preprocess`, `records.encode_image`) must already be RGB
+(H, W, 3) uint8 and anything else is refused. A negative inverse variance is clamped to
+0 (no blur) by `pixel_gaussian_blur`, as documented there; NaN is refused.
+"""
+
+import os
+import tempfile
+
+import cv2
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dfadv_tf import experiment
+from dfadv_tf.experiment import data as experiment_data
+from dfadv_tf import serving
+from dfadv_tf.data import datasets
+from dfadv_tf.data import faces
+from dfadv_tf.data import records
+from dfadv_tf.evaluation import metrics
+from dfadv_tf.models.backbones import build_detector, get_backbone
+from dfadv_tf.ops.blur import pixel_gaussian_blur
+from dfadv_tf.training.base import unpack
+from tests.testing import tools as utils
+from tests.testing.video import write_video
+
+EXAMPLE = dict(label=1, dataset="d", method="Deepfakes", quality="c23", split="train",
+               video_id="071_054", frame_index=3)
+
+
+def lambda_model(path):
+  inputs = keras.Input((utils.IMAGE_SIZE, utils.IMAGE_SIZE, 3))
+  logits = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(
+      keras.layers.Lambda(lambda x: x * 2.0)(inputs)))
+  keras.Model(inputs, logits).save(path)
+  return path
+
+
+def stray_files(folder):
+  """Temporary files (atomic writes) left under `folder`."""
+  return [os.path.join(top, name) for top, _, names in os.walk(folder) for name in names
+          if name.startswith(".tmp-") or name.endswith(".tmp")]
+
+
+class LibraryBadInputsTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.tmp = tempfile.mkdtemp(prefix="bad-inputs-")
+    cls.data_root = utils.make_tiny_benchmark(os.path.join(cls.tmp, "data"))
+
+  def config(self, **overrides):
+    values = dict(backbone="small_cnn", image_size=utils.IMAGE_SIZE, batch_size=4,
+                  data_root=self.data_root, dataset=utils.DATASET,
+                  train_methods=("FaceSwap",), test_methods=("FaceSwap",),
+                  test_qualities=("c23",), output_dir=os.path.join(self.tmp, "run"))
+    values.update(overrides)
+    return experiment.ExperimentConfig(**values)
+
+  # ---- records ---------------------------------------------------------------------
+
+  def test_non_image_bytes(self):
+    with self.assertRaisesRegex(ValueError, "'071_054' frame 3 are not PNG/JPEG"):
+      records.make_example(b"GIF? no, just text", **EXAMPLE)
+
+  def test_rgba_and_gray_arrays_are_refused_by_encode_image(self):
+    for shape in ((8, 8, 4), (8, 8, 1)):
+      with self.assertRaisesRegex(ValueError, r"uint8 \(H, W, 3\) or \(H, W\), got uint8 "
+                                  + str(shape).replace("(", r"\(").replace(")", r"\)")):
+        records.encode_image(np.zeros(shape, np.uint8))
+
+  def test_gray_and_rgba_image_bytes_are_converted_to_rgb(self):
+    gray = cv2.imencode(".png", np.full((8, 8), 200, np.uint8))[1].tobytes()
+    rgba = cv2.imencode(".png", np.full((8, 8, 4), 100, np.uint8))[1].tobytes()
+    root = os.path.join(self.tmp, "channels")
+    writer = records.ShardedWriter(root, "d")
+    writer.write("train", "Deepfakes", "c23", "00000",
+                 [records.make_example(image, **EXAMPLE) for image in (gray, rgba)])
+    images, _ = next(iter(records.load_split(root, "d", split="train", image_size=8,
+                                             batch_size=2, shuffle=False)))
+    self.assertEqual(images.shape, (2, 8, 8, 3))
+    self.assertAllClose(images[0], tf.fill((8, 8, 3), 200 / 127.5 - 1), atol=1e-5)
+
+  def test_corrupt_record(self):
+    root = os.path.join(self.tmp, "corrupt")
+    records.ShardedWriter(root, "d").write(
+        "train", "Deepfakes", "c23", "00000",
+        [records.make_example(np.zeros((8, 8, 3), np.uint8), **EXAMPLE)] * 3)
+    path = os.path.join(root, "d", "train/Deepfakes/c23/00000.tfrecord")
+    with open(path, "r+b") as f:
+      f.seek(30)
+      f.write(b"\xff" * 40)
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                "corrupted TFRecord shard .*00000.tfrecord"):
+      list(records.load_split(root, "d", split="train", image_size=8, batch_size=3))
+
+  def test_missing_index(self):
+    with self.assertRaisesRegex(FileNotFoundError, "no dataset index at .*nowhere"):
+      records.read_index(self.tmp, "nowhere")
+
+  def test_unknown_quality_and_split(self):
+    with self.assertRaisesRegex(ValueError, r"quality \['c50'\] not in dataset"):
+      records.select_shards(self.data_root, utils.DATASET, None, ["c50"], "train")
+    with self.assertRaisesRegex(ValueError, r"split \['dev'\] not in dataset"):
+      records.select_shards(self.data_root, utils.DATASET, None, None, "dev")
+
+  def test_single_class_selection_cannot_be_balanced(self):
+    with self.assertRaisesRegex(ValueError, r"no \['fake'\]"):
+      records.load_split(self.data_root, utils.DATASET, ["youtube"], ["c23"],
+                         balance="oversample")
+
+  # ---- blur ------------------------------------------------------------------------
+
+  def test_image_smaller_than_the_kernel(self):
+    with self.assertRaisesRegex(ValueError, "images height 4 is too small .* kernel_size 9"):
+      pixel_gaussian_blur(tf.zeros((1, 4, 4, 3)), tf.ones((1, 4, 4, 1)), 9)
+
+  def test_even_and_negative_kernel_size(self):
+    for size in (4, -3, 0):
+      with self.assertRaisesRegex(ValueError, f"kernel_size must be an odd integer >= 1, "
+                                  f"got {size}"):
+        pixel_gaussian_blur(tf.zeros((1, 8, 8, 3)), tf.ones((1, 8, 8, 1)), size)
+
+  def test_nan_inverse_variance(self):
+    with self.assertRaisesRegex(ValueError, "inv_var contains NaN"):
+      pixel_gaussian_blur(tf.zeros((1, 8, 8, 3)), tf.fill((1, 8, 8, 1), np.nan), 3)
+
+  def test_negative_inverse_variance_is_clamped_to_no_blur(self):
+    images = tf.random.uniform((1, 8, 8, 3), -1, 1, seed=1)
+    self.assertAllClose(pixel_gaussian_blur(images, -tf.ones((1, 8, 8, 1)), 3),
+                        pixel_gaussian_blur(images, tf.zeros((1, 8, 8, 1)), 3))
+
+  # ---- evaluation, config, models --------------------------------------------------
+
+  def test_single_class_evaluation_set(self):
+    with self.assertRaisesRegex(ValueError, "FS c23: AUC, AP and EER need both classes"):
+      metrics.frame_metrics(np.zeros(4), np.linspace(0, 1, 4), name="FS c23")
+
+  def test_nan_scores(self):
+    with self.assertRaisesRegex(ValueError, "DF raw: scores contain NaN"):
+      metrics.frame_metrics([0, 1], [0.5, np.nan], name="DF raw")
+
+  def test_unknown_method_quality_backbone_mode_strategy(self):
+    cases = [({"backbone": "resnet"}, "backbone must be one of .* got 'resnet'"),
+             ({"mode": "gan_bat"}, "mode must be one of .* got 'gan_bat'"),
+             ({"strategy": "horovod"}, "strategy must be one of .* got 'horovod'")]
+    for overrides, message in cases:
+      with self.assertRaisesRegex(ValueError, message):
+        self.config(**overrides)
+    with self.assertRaisesRegex(ValueError, r"method \['NeuralTexture'\] not in dataset"):
+      experiment_data.steps_per_epoch(self.config(train_methods=("NeuralTexture",)))
+    with self.assertRaisesRegex(ValueError, r"quality \['c50'\] not in dataset"):
+      experiment_data.steps_per_epoch(self.config(train_qualities=("c50",)))
+    with self.assertRaisesRegex(ValueError, "Unknown backbone 'resnet'"):
+      build_detector("resnet", 32)
+
+  def test_multi_worker_without_tf_config(self):
+    environ = dict(os.environ)
+    os.environ.pop("TF_CONFIG", None)
+    try:
+      with self.assertRaisesRegex(ValueError, "TF_CONFIG environment variable"):
+        experiment.make_strategy("multi_worker")
+    finally:
+      os.environ.clear()
+      os.environ.update(environ)
+
+  def test_weights_of_another_architecture(self):
+    path = os.path.join(self.tmp, "small4.weights.h5")
+    get_backbone(build_detector("small_cnn", 32, width=4)).save_weights(path)
+    with self.assertRaisesRegex(ValueError, "small4.weights.h5 does not fit backbone "
+                                "'small_cnn'"):
+      experiment.build_training_model(self.config(weights=path), steps=1)
+
+  def test_checkpoint_of_another_architecture_or_size(self):
+    path = os.path.join(self.tmp, "big.keras")
+    utils.save_tiny_detector(path, image_size=48)
+    with self.assertRaisesRegex(ValueError, r"big.keras takes inputs of shape \(48, 48, 3\)"):
+      experiment.evaluate_detector(serving.load_detector(path), self.config(), source=path)
+    training = experiment.build_training_model(self.config(mode="two_gen_bat",
+                                                           generator_width=4,
+                                                           generator_blocks=1), steps=1)
+    with self.assertRaisesRegex(ValueError, "ckpt.keras is a whole training model"):
+      experiment.evaluate_detector(training, self.config(), source="ckpt.keras")
+
+  def test_batch_without_labels(self):
+    with self.assertRaisesRegex(ValueError, r"missing \['label'\]"):
+      unpack({"image": tf.zeros((1, 8, 8, 3))})
+
+  def test_gray_and_rgba_arrays_are_refused_by_serving(self):
+    for channels in (1, 4):
+      with self.assertRaisesRegex(ValueError, rf"\(B, H, W, 3\), got \(1, 8, 8, {channels}\)"):
+        serving.preprocess(np.zeros((1, 8, 8, channels), np.uint8), (8, 8))
+
+  def test_lambda_layer_model_is_refused(self):
+    path = lambda_model(os.path.join(self.tmp, "lambda_lib.keras"))
+    with self.assertRaisesRegex(ValueError, "lambda_lib.keras contains a Lambda layer"):
+      serving.load_detector(path)
+
+  # ---- videos and dataset layouts --------------------------------------------------
+
+  def test_video_with_no_face_is_counted_not_cropped(self):
+    path = os.path.join(self.tmp, "blank.avi")
+    write_video(path, [np.full((120, 160, 3), 90, np.uint8)] * 3)
+    result = faces.extract_faces(path, faces.make_detector("haar"), num=3, size=32)
+    self.assertEqual((result.faces_missed, len(result.crops), result.error), (3, 0, None))
+
+  def test_unreadable_video(self):
+    path = os.path.join(self.tmp, "broken.mp4")
+    with open(path, "wb") as f:
+      f.write(b"not a video")
+    result = faces.extract_faces(path, faces.make_detector("haar"), num=3, size=32)
+    self.assertRegex(result.error, "cannot read video .*broken.mp4")
+
+  def test_missing_split_file_and_folders(self):
+    with self.assertRaisesRegex(ValueError, "List_of_testing_videos.txt: expected the "
+                                "Celeb-DF v2 layout"):
+      datasets.celebdf_videos(self.tmp)
+    with self.assertRaisesRegex(ValueError, "no videos in .*youtube/c40/videos"):
+      datasets.ffpp_videos(self.tmp, ["c40"])
+
+  def test_unknown_face_detector(self):
+    with self.assertRaisesRegex(ValueError, "detector must be one of .* got 'dlib'"):
+      faces.make_detector("dlib")
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+class BinaryBadInputsTest(tf.test.TestCase):
+  """Each binary exits non-zero, names the bad input, and leaves no partial output."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.tmp = tempfile.mkdtemp(prefix="bad-binaries-")
+    cls.data_root = utils.make_tiny_benchmark(os.path.join(cls.tmp, "data"))
+    cls.lambda_path = lambda_model(os.path.join(cls.tmp, "lambda.keras"))
+
+  def assert_fails(self, module, args, message):
+    result = utils.run_binary(module, args, check=False)
+    self.assertNotEqual(result.returncode, 0, result.stdout[-2000:])
+    self.assertRegex(result.stderr, message)
+    self.assertEqual(stray_files(self.tmp), [])
+    return result
+
+  def test_flag_file_with_a_typo(self):
+    flagfile = os.path.join(self.tmp, "typo.flags")
+    with open(flagfile, "w", encoding="utf-8") as f:
+      f.write("--mode=two_gen_bat\n--generator_widht=4\n")
+    out = os.path.join(self.tmp, "typo_run")
+    self.assert_fails("tools.train", [f"--flagfile={flagfile}", f"--output_dir={out}"],
+                      "generator_widht")
+    self.assertFalse(os.path.exists(out))
+
+  def test_train_multi_worker_without_tf_config(self):
+    out = os.path.join(self.tmp, "mw_run")
+    self.assert_fails("tools.train", [*utils.TINY_FLAGS, "--strategy=multi_worker",
+                                      f"--data_root={self.data_root}",
+                                      f"--dataset={utils.DATASET}", f"--output_dir={out}"],
+                      "TF_CONFIG")
+    self.assertFalse(os.path.exists(out))
+
+  def test_evaluate_a_detector_of_another_size(self):
+    path = os.path.join(self.tmp, "detector48.keras")
+    utils.save_tiny_detector(path, image_size=48)
+    out = os.path.join(self.tmp, "eval_out")
+    self.assert_fails("tools.evaluate", [
+        f"--detectors={path}", f"--data_root={self.data_root}", f"--dataset={utils.DATASET}",
+        f"--image_size={utils.IMAGE_SIZE}", "--train_methods=FaceSwap",
+        "--test_methods=FaceSwap", "--test_qualities=c23", f"--output_dir={out}"],
+                      r"detector48.keras takes inputs of shape \(48, 48, 3\)")
+    self.assertFalse(os.path.exists(os.path.join(out, "results.json")))
+
+  def test_export_refuses_a_lambda_layer(self):
+    export_dir = os.path.join(self.tmp, "export")
+    self.assert_fails("tools.export", [f"--detector={self.lambda_path}",
+                                       f"--export_dir={export_dir}"],
+                      "lambda.keras contains a Lambda layer .*--unsafe_load")
+    self.assertFalse(os.path.exists(export_dir))
+
+  def test_attack_refuses_a_lambda_layer(self):
+    out = os.path.join(self.tmp, "attack_out")
+    self.assert_fails("tools.attack", [f"--models={self.lambda_path}",
+                                       f"--tfrecords={self.tmp}/none-*.tfrecord",
+                                       f"--output_dir={out}"],
+                      "lambda.keras contains a Lambda layer .*--unsafe_load")
+    self.assertFalse(os.path.exists(out))
+
+  def test_detect_on_a_non_image_file(self):
+    detector = os.path.join(self.tmp, "detector.keras")
+    utils.save_tiny_detector(detector)
+    bogus = os.path.join(self.tmp, "notes.png")
+    with open(bogus, "w", encoding="utf-8") as f:
+      f.write("not an image")
+    output = os.path.join(self.tmp, "detect.json")
+    self.assert_fails("tools.detect", [f"--detector={detector}", f"--input={bogus}",
+                                       f"--output={output}"],
+                      "notes.png is not a readable image")
+    self.assertFalse(os.path.exists(output))
+
+  def test_preprocess_a_folder_that_is_not_ffpp(self):
+    out = os.path.join(self.tmp, "records_out")
+    self.assert_fails("tools.preprocess", [f"--input={self.tmp}", f"--data_root={out}",
+                                           "--dataset=ffpp"],
+                      "no videos in .*original_sequences/youtube/c23/videos")
+    self.assertFalse(os.path.exists(os.path.join(out, "ffpp", records.INDEX_FILE)))
+
+
+if __name__ == "__main__":
+  tf.test.main()

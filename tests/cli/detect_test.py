@@ -1,0 +1,74 @@
+"""Tests for tools/detect.py: an image, a folder and a video -> JSON scores."""
+
+import json
+import os
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from dfadv_tf import serving
+from tests.testing import tools as utils
+from tests.testing.video import astronaut_video
+
+
+class DetectToolTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.tmp = self.get_temp_dir()
+    self.detector = utils.save_tiny_detector(os.path.join(self.tmp, "d.keras"))
+
+  def test_images_and_folder(self):
+    folder = os.path.join(self.tmp, "faces")
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (32, 32, 3)).astype(np.uint8) for _ in range(3)]
+    for i, image in enumerate(images):
+      cv2.imwrite(os.path.join(folder, f"{i}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    out = os.path.join(self.tmp, "scores.json")
+    utils.run_binary("tools.detect", [f"--detector={self.tmp}/d.keras", f"--input={folder}",
+                                      f"--output={out}"])
+    with open(out, encoding="utf-8") as f:
+      report = json.load(f)
+    expected = serving.fake_probability(self.detector,
+                                        serving.preprocess(np.stack(images), (32, 32)))
+    self.assertAllClose([e["fake_probability"] for e in report["images"]], expected,
+                        atol=1e-5)
+    one = utils.run_binary("tools.detect", [f"--detector={self.tmp}/d.keras",
+                                            f"--input={folder}/1.png"])
+    self.assertAllClose(json.loads(one.stdout)["images"][0]["fake_probability"],
+                        expected[1], atol=1e-5)
+
+  def test_video(self):
+    video = os.path.join(self.tmp, "astronaut.avi")
+    astronaut_video(video, frames=4)
+    result = utils.run_binary("tools.detect", [
+        f"--detector={self.tmp}/d.keras", f"--input={video}", "--frames=4",
+        "--face_detector=haar"])
+    report = json.loads(result.stdout)["video"]
+    self.assertEqual(report["frames_read"], 4)
+    self.assertLen(report["frames"], 4 - report["faces_missed"])
+    self.assertNotEmpty(report["frames"])
+    self.assertAllClose(report["fake_probability"],
+                        np.mean([f["fake_probability"] for f in report["frames"]]))
+
+  def test_bad_inputs(self):
+    text = os.path.join(self.tmp, "notes.txt")
+    with open(text, "w", encoding="utf-8") as f:
+      f.write("hello")
+    result = utils.run_binary("tools.detect", [f"--detector={self.tmp}/d.keras",
+                                               f"--input={text}"], check=False)
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn("notes.txt is neither", result.stderr)
+    broken = os.path.join(self.tmp, "broken.png")
+    with open(broken, "wb") as f:
+      f.write(b"not a png")
+    result = utils.run_binary("tools.detect", [f"--detector={self.tmp}/d.keras",
+                                               f"--input={broken}"], check=False)
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn("broken.png is not a readable image", result.stderr)
+
+
+if __name__ == "__main__":
+  tf.test.main()

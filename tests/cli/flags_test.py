@@ -1,0 +1,82 @@
+"""Tests for dfadv_tf/cli/flags.py and the flag files under flags/: every file parses
+and names only defined flags."""
+
+import glob
+import os
+import subprocess
+import sys
+
+from absl import flags
+import tensorflow as tf
+
+from dfadv_tf import experiment
+from tests.testing import tools as utils
+from dfadv_tf.cli import flags as common
+
+FLAG_FILES = sorted(glob.glob(os.path.join(utils.ROOT, "flags", "**", "*.flags"),
+                              recursive=True))
+
+
+def _is_attack_file(path):
+  """A dfadv-attack flag file: it names --models or includes the Table VII file."""
+  with open(path, encoding="utf-8") as f:
+    return any(line.startswith("--models=") or "table7_attack.flags" in line for line in f)
+
+
+class FlagFilesTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.cwd = os.getcwd()
+    os.chdir(utils.ROOT)  # nested --flagfile paths are relative to the repo root
+
+  def tearDown(self):
+    os.chdir(self.cwd)
+    super().tearDown()
+
+  def parse(self, path):
+    values = flags.FlagValues()
+    common.define_config_flags(values)
+    values(["train", f"--flagfile={path}"])
+    return values
+
+  def test_training_flag_files_parse_into_configs(self):
+    train_files = [f for f in FLAG_FILES if not _is_attack_file(f)]
+    self.assertGreater(len(train_files), 60)
+    for path in train_files:
+      values = self.parse(path)
+      fields = {name: values[name].value for name in values}
+      config = experiment.ExperimentConfig(**fields)  # validates every value
+      self.assertTrue(config.output_dir, path)
+
+  def test_a_typo_in_a_flag_file_is_refused(self):
+    path = os.path.join(self.get_temp_dir(), "typo.flags")
+    with open(path, "w", encoding="utf-8") as f:
+      f.write("--flagfile=flags/demo/common.flags\n--learning_rat=1e-3\n")
+    with self.assertRaisesRegex(flags.UnrecognizedFlagError, "learning_rat"):
+      self.parse(path)
+
+  def test_paper_values(self):
+    values = self.parse(os.path.join("flags", "table1_two_gen_bat.flags"))
+    self.assertEqual(values.mode, "two_gen_bat")
+    self.assertEqual((values.learning_rate, values.generator_learning_rate,
+                      values.weight_decay, values.g_steps, values.kernel_size),
+                     (5e-4, 2e-3, 5e-4, 3, 9))
+    self.assertAlmostEqual(values.fgsm_eps, 1 / 255)
+    self.assertEqual(values.extra_test_datasets, ["dfd", "celebdf"])
+
+  def test_attack_flag_files_parse(self):
+    attack_files = [f for f in FLAG_FILES if _is_attack_file(f)]
+    self.assertLen(attack_files, 4)
+    script = ("import sys\nfrom dfadv_tf.cli import attack\n"
+              "for path in sys.argv[1:]:\n"
+              "  attack.FLAGS(['attack', '--flagfile=' + path])\n"
+              "  attack.FLAGS.unparse_flags()\n")
+    result = subprocess.run([sys.executable, "-c", script, *attack_files], cwd=utils.ROOT,
+                            capture_output=True, text=True, check=False,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,66 @@
+"""Tests for dfadv_tf.experiment.run: one experiment end to end, in-process."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dfadv_tf import experiment
+from dfadv_tf.experiment import checkpoints
+from tests.testing import tools as utils
+
+
+class RunTest(utils.ExperimentTestCase):
+
+  def test_two_gen_bat_end_to_end(self):
+    config = self.config(mode="two_gen_bat")
+    result = experiment.run_experiment(config, verbose=0)
+    out = config.output_dir
+    for path in ["config.json", "best_detector.keras", "results.json",
+                 "checkpoints/epoch_001.keras", "checkpoints/epoch_002.keras",
+                 "tables/cross_method.md", "tables/cross_method.csv",
+                 "tables/cross_quality.md"]:
+      self.assertTrue(os.path.exists(os.path.join(out, path)), path)
+    self.assertNotEmpty([f for f in os.listdir(os.path.join(out, "logs", "train"))
+                         if f.startswith("events")])
+    self.assertTrue(os.path.isdir(os.path.join(out, "logs", "adversarial")))
+    results = result["results"]["+ Two-Gen-BAT"]
+    self.assertEqual(sorted(results), ["cross_method", "cross_quality"])
+    self.assertEqual(sorted(results["cross_method"]), ["DF c23", "FS c23"])
+    self.assertEqual(sorted(results["cross_quality"]), ["FS c40", "FS raw"])
+    for metrics in results["cross_method"].values():
+      self.assertBetween(metrics["auc"], 0.0, 1.0)
+    self.assertIn("| + Two-Gen-BAT |", result["tables"]["cross_method"])
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+      self.assertEqual(json.load(f), result["results"])
+    self.assertIn(result["best_epoch"], (1, 2))
+    self.assertContainsSubset({"g_real_loss", "g_fake_loss", "val_accuracy"},
+                              set(result["history"]))
+
+  def test_best_detector_is_the_best_validation_epoch(self):
+    config = self.config(mode="baseline", epochs=3, learning_rate=1e-2)
+    result = experiment.run_experiment(config, verbose=0)
+    val = result["history"]["val_accuracy"]
+    self.assertEqual(result["best_epoch"], int(np.argmax(val)) + 1)
+    best = keras.saving.load_model(os.path.join(config.output_dir, "best_detector.keras"))
+    chosen = keras.saving.load_model(os.path.join(
+        config.output_dir, "checkpoints", f"epoch_{result['best_epoch']:03d}.keras"))
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    self.assertAllClose(best(x), chosen.detector(x), atol=1e-5)
+
+  def test_resumed_epoch_and_strategies(self):
+    out = self.get_temp_dir()
+    self.assertEqual(checkpoints.resumed_epoch(out), 0)
+    os.makedirs(os.path.join(out, "backup"), exist_ok=True)
+    with open(os.path.join(out, "backup", "training_metadata.json"), "w",
+              encoding="utf-8") as f:
+      json.dump({"epoch": 2, "batch": 0}, f)
+    self.assertEqual(checkpoints.resumed_epoch(out), 2)
+    self.assertEqual(experiment.make_strategy("default").num_replicas_in_sync, 1)
+    self.assertEqual(experiment.make_strategy("mirrored").num_replicas_in_sync, 2)
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,175 @@
+"""Tests of dfadv_tf.training.base: batch unpacking, losses, global-batch averaging."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dfadv_tf.models.tsn import TSNDetector
+from dfadv_tf.training import base
+from dfadv_tf.training.detector import DetectorModel
+from dfadv_tf.training.optimizers import RAdam
+from tests.testing.data import tiny_arrays
+from tests.testing.data import tiny_dataset
+from tests.testing.models import tiny_detector
+from tests.testing.training import mirrored_strategy
+
+
+def _linear_detector():
+  """No BatchNorm, so one replica and two replicas compute the same step."""
+  keras.utils.set_random_seed(0)
+  inputs = keras.Input((32, 32, 3))
+  x = keras.layers.AveragePooling2D(8)(inputs)
+  return keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+
+
+class UnpackTest(tf.test.TestCase):
+
+  def test_tuple_and_dict(self):
+    images, labels = tiny_arrays(2)
+    for batch in ((images, labels), (images, labels, None),
+                  {"image": images, "label": labels[:, None]}):
+      out_images, out_labels = base.unpack(batch)
+      self.assertEqual(out_images.dtype, tf.float32)
+      self.assertEqual(out_labels.dtype, tf.int32)
+      self.assertAllEqual(out_labels, labels)
+
+  def test_bad_batches(self):
+    with self.assertRaisesRegex(ValueError, "missing \\['label'\\]"):
+      base.unpack({"image": np.zeros((1, 4, 4, 3))})
+    with self.assertRaisesRegex(ValueError, "must be \\(images, labels\\)"):
+      base.unpack((np.zeros((1, 4, 4, 3)),))
+    with self.assertRaisesRegex(ValueError, "sample weights are not supported"):
+      base.unpack((np.zeros((1, 4, 4, 3)), [0], [1.0]))
+
+  def test_train_on_batch(self):
+    images, labels = tiny_arrays(4)
+    model = DetectorModel(_linear_detector())
+    model.compile()
+    logs = model.train_on_batch(images, labels, return_dict=True)
+    self.assertTrue(np.isfinite(logs["loss"]))
+
+  def test_images_of(self):
+    images = np.zeros((1, 4, 4, 3))
+    for batch in (images, (images,), (images, [0]), {"image": images}):
+      self.assertIs(base.images_of(batch), images)
+
+  def test_cross_entropy(self):
+    logits = np.array([[0.0, 0.0], [2.0, -1.0]], np.float32)
+    expected = [np.log(2.0), np.log(1.0 + np.exp(-3.0))]
+    self.assertAllClose(base.cross_entropy(tf.constant([1, 0]), logits), expected)
+
+  def test_clone_optimizer(self):
+    optimizer = RAdam(1e-3, weight_decay=5e-4)
+    clone = base.clone_optimizer(optimizer)
+    self.assertIsNot(clone, optimizer)
+    self.assertEqual(clone.get_config(), optimizer.get_config())
+
+
+class GlobalBatchTest(tf.test.TestCase):
+
+  def _one_step(self, strategy):
+    with strategy.scope():
+      model = DetectorModel(_linear_detector())
+      model.compile(optimizer=keras.optimizers.SGD(0.5))
+    loss = model.fit(tiny_dataset(8), verbose=0).history["loss"][0]
+    return loss, model.detector.get_weights()
+
+  def test_mirrored_step_equals_single_device_step(self):
+    loss, weights = self._one_step(tf.distribute.get_strategy())
+    mirrored_loss, mirrored_weights = self._one_step(
+        mirrored_strategy())
+    self.assertAllClose(mirrored_loss, loss, rtol=1e-5)
+    for a, b in zip(mirrored_weights, weights):
+      self.assertAllClose(a, b, rtol=1e-5, atol=1e-6)
+
+
+class TrainingModelTest(tf.test.TestCase):
+
+  def test_rejects_non_models(self):
+    with self.assertRaisesRegex(ValueError, "detector must be a keras.Model"):
+      DetectorModel(keras.layers.Dense(2))
+
+  def test_plain_model_has_no_adversary(self):
+    model = DetectorModel(_linear_detector())
+    images, labels = tiny_arrays(2)
+    adv, inv_var = model.adversarial_examples(images, labels)
+    self.assertAllEqual(adv, images)
+    self.assertIsNone(inv_var)
+
+
+
+class PrivateKerasHooksTest(tf.test.TestCase):
+  """The private Keras / TF hooks TrainingModel relies on (Keras 3.15): these fail loudly
+  when an upgrade renames or changes them."""
+
+  def test_maybe_symbolic_build_is_still_keras_hook(self):
+    import inspect  # pylint: disable=g-import-not-at-top
+    parent = next(c for c in base.TrainingModel.__mro__[1:]
+                  if "_maybe_symbolic_build" in vars(c))
+    self.assertEqual(list(inspect.signature(parent._maybe_symbolic_build).parameters),
+                     ["self", "iterator", "data_batch"])
+    calls = []
+
+    class Spy(DetectorModel):
+      def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        calls.append(1)
+
+    with mirrored_strategy().scope():
+      model = Spy(tiny_detector())
+      model.compile(jit_compile=False)
+    model.fit(tiny_dataset(), verbose=0)
+    self.assertNotEmpty(calls, "Keras' fit no longer calls _maybe_symbolic_build")
+
+  def test_multi_worker_agrees_with_keras(self):
+    from keras.src.backend.tensorflow import trainer  # pylint: disable=g-import-not-at-top
+    for strategy in (tf.distribute.get_strategy(), mirrored_strategy()):
+      with strategy.scope():
+        self.assertEqual(base.multi_worker(),
+                         trainer._collective_all_reduce_multi_worker(strategy))
+
+
+class MasksAndClipsTest(tf.test.TestCase):
+  """The two issue-8 hooks: mask batches reach the detector, clips fold for adversaries."""
+
+  def test_extra_inputs(self):
+    detector = tiny_detector()
+    self.assertEqual(base.extra_inputs((np.zeros((1, 4, 4, 3)), [0]), detector), {})
+    self.assertEqual(base.extra_inputs({"image": 0, "label": 0}, detector), {})
+    detector.training_inputs = {"mask": "masks"}
+    extra = base.extra_inputs({"image": 0, "label": 0, "mask": np.ones((1, 4, 4, 1), "uint8")},
+                              detector)
+    self.assertEqual(list(extra), ["masks"])
+    self.assertEqual(extra["masks"].dtype, tf.float32)
+
+  def test_mask_batch_needs_a_mask_supervised_detector(self):
+    images, labels = tiny_arrays(4)
+    model = DetectorModel(tiny_detector())
+    model.compile(jit_compile=False)
+    data = tf.data.Dataset.from_tensors(
+        {"image": images, "label": labels, "mask": np.zeros((4, 32, 32, 1), "float32")})
+    with self.assertRaisesRegex(ValueError, r"features \['mask'\], which detector"):
+      model.fit(data, verbose=0)
+
+  def test_frame_adversary_step_folds_clips_and_passes_images(self):
+    seen = []
+
+    class Recorder(DetectorModel):
+      def adversary_step(self, images, labels):
+        seen.append((images.shape, labels.numpy().tolist()))
+        return images + 1.0
+
+    model = Recorder(TSNDetector(tiny_detector(), segments=3))
+    clips = tf.zeros((2, 3, 32, 32, 3))
+    out = model.frame_adversary_step(clips, tf.constant([0, 1]))
+    self.assertEqual(seen[0], ((6, 32, 32, 3), [0, 0, 0, 1, 1, 1]))
+    self.assertAllClose(out, tf.ones((2, 3, 32, 32, 3)))
+    images = tf.zeros((2, 32, 32, 3))
+    self.assertAllClose(model.frame_adversary_step(images, tf.constant([0, 1])), images + 1)
+    self.assertIsNone(DetectorModel(TSNDetector(tiny_detector(), segments=3))
+                      .frame_adversary_step(clips, tf.constant([0, 1])))
+    plain = Recorder(tiny_detector())  # no detector protocol: the batch as it is
+    self.assertAllClose(plain.frame_adversary_step(images, tf.constant([0, 1])), images + 1)
+
+
+if __name__ == "__main__":
+  tf.test.main()

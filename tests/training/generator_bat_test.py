@@ -1,0 +1,198 @@
+"""Tests of dfadv_tf.training.generator_bat.GeneratorBATModel: Gen-BAT, Two-Gen-BAT and
+Combined AT (Eq. 7, Sec. III-C, Fig. 3)."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dfadv_tf.attacks.additive import fgsm
+from dfadv_tf.training.generator_bat import GeneratorBATModel
+from dfadv_tf.training.optimizers import RAdam
+from tests.testing.data import tiny_arrays
+from tests.testing.data import tiny_dataset
+from tests.testing.layers import run_layer_test
+from tests.testing.models import tiny_detector
+from tests.testing.training import GENERATOR_KWARGS
+from tests.testing.training import changed
+from tests.testing.training import mirrored_strategy
+from tests.testing.training import snapshot
+
+
+def _model(generators=2, g_steps=1, detector=None, **kwargs):
+  model = GeneratorBATModel(detector or tiny_detector(), generators=generators,
+                            g_steps=g_steps, kernel_size=5,
+                            generator_kwargs=GENERATOR_KWARGS, **kwargs)
+  model.compile()
+  return model
+
+
+class GeneratorBATModelTest(tf.test.TestCase):
+
+  def tearDown(self):
+    keras.config.set_dtype_policy("float32")
+    super().tearDown()
+
+  def test_layer(self):
+    run_layer_test(self, GeneratorBATModel,
+                   {"detector": tiny_detector(), "g_steps": 1,
+                    "generator_kwargs": GENERATOR_KWARGS},
+                   tiny_arrays(2)[0], expected_output_shape=(2, 2),
+                   dtype_policies=("float32",))
+
+  def test_two_gen_bat_fit_evaluate_predict(self):
+    model = _model(g_steps=2)
+    g_real, g_fake = model.generators
+    before = [snapshot(m.trainable_weights) for m in (model.detector, g_real, g_fake)]
+    history = model.fit(tiny_dataset(16), epochs=1, verbose=0).history
+    self.assertEqual(set(history), {"loss", "clean_loss", "adv_loss", "g_real_loss",
+                                    "g_fake_loss", "accuracy", "auc"})
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+    for weights, m in zip(before, (model.detector, g_real, g_fake)):
+      self.assertTrue(changed(weights, m.trainable_weights), m.name)
+    # 2 batches x g_steps updates per generator, 2 detector updates.
+    self.assertEqual([int(o.iterations) for o in model.generator_optimizers], [4, 4])
+    self.assertEqual(int(model.optimizer.iterations), 2)
+    self.assertLess(history["g_real_loss"][0], 0.0)  # -CE
+    results = model.evaluate(tiny_dataset(16), verbose=0, return_dict=True)
+    self.assertEqual(set(results), {"loss", "accuracy", "auc"})
+    self.assertEqual(model.predict(tiny_dataset(16), verbose=0).shape, (16, 2))
+
+  def test_generator_phase_leaves_detector_untouched(self):
+    model = _model()
+    images, labels = tiny_arrays()
+    detector_before = snapshot(model.detector.weights)
+    generators_before = [snapshot(g.trainable_weights) for g in model.generators]
+    tf.function(model.generator_step)(tf.constant(images), tf.constant(labels))
+    self.assertFalse(changed(detector_before, model.detector.weights))
+    for before, g in zip(generators_before, model.generators):
+      self.assertTrue(changed(before, g.trainable_weights), g.name)
+
+  def test_real_only_batch_leaves_fake_generator_unchanged(self):
+    model = _model()
+    g_real, g_fake = model.generators
+    real_before, fake_before = snapshot(g_real.weights), snapshot(g_fake.weights)
+    history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+    self.assertFalse(changed(fake_before, g_fake.weights))
+    self.assertTrue(changed(real_before, g_real.weights))
+
+  def test_gen_bat_one_generator_on_dicts(self):
+    model = _model(generators=1)
+    history = model.fit(tiny_dataset(dicts=True), epochs=1, verbose=0).history
+    self.assertIn("g_loss", history)
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+    adv, inv_var = model.adversarial_examples(*tiny_arrays(4))
+    self.assertEqual((adv.shape, inv_var.shape), ((4, 32, 32, 3), (4, 32, 32, 1)))
+
+  def test_combined_at_differs_from_two_gen_bat_by_the_fgsm_step(self):
+    detector = tiny_detector()
+    eps = 2 / 255
+    combined = _model(detector=detector, combined_fgsm_eps=eps)
+    two_gen = _model(detector=detector)
+    for source, target in zip(combined.generators, two_gen.generators):
+      target.set_weights(source.get_weights())
+    images, labels = tiny_arrays()
+    adv_combined, inv_var_combined = combined.adversarial_examples(images, labels)
+    adv_blur, inv_var_blur = two_gen.adversarial_examples(images, labels)
+    self.assertAllClose(inv_var_combined, inv_var_blur)
+    self.assertAllClose(adv_combined, fgsm(detector, adv_blur, labels, eps))
+    self.assertGreater(float(tf.reduce_max(tf.abs(adv_combined - adv_blur))), 0.0)
+    history = combined.fit(tiny_dataset(), epochs=1, verbose=0).history
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+
+  def test_separate_generator_optimizers(self):
+    model = GeneratorBATModel(tiny_detector(), generator_kwargs=GENERATOR_KWARGS)
+    template = RAdam(1e-3, weight_decay=1e-4)
+    model.compile(optimizer=RAdam(5e-4), generator_optimizer=template)
+    first, second = model.generator_optimizers
+    self.assertIsNot(first, second)
+    self.assertIsNot(first, template)
+    self.assertEqual(first.get_config()["weight_decay"], 1e-4)
+
+  def test_mixed_float16_wraps_every_optimizer(self):
+    keras.config.set_dtype_policy("mixed_float16")
+    model = GeneratorBATModel(tiny_detector(), generator_kwargs=GENERATOR_KWARGS)
+    model.compile()
+    for optimizer in [model.optimizer] + model.generator_optimizers:
+      self.assertIsInstance(optimizer, keras.optimizers.LossScaleOptimizer)
+
+  @pytest.mark.slow
+  @pytest.mark.ci
+  def test_save_load_round_trip(self):
+    model = _model()
+    model.fit(tiny_dataset(), epochs=1, verbose=0)
+    path = os.path.join(self.get_temp_dir(), "gen_bat.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    without_detector = lambda c: {k: v for k, v in c.items() if k != "detector"}
+    self.assertEqual(without_detector(loaded.get_config()), without_detector(model.get_config()))
+    images, labels = tiny_arrays()
+    self.assertAllClose(loaded.predict(images, verbose=0), model.predict(images, verbose=0))
+    for a, b in zip(loaded.generators, model.generators):
+      self.assertAllClose(a.get_weights(), b.get_weights())
+    self.assertEqual([int(o.iterations) for o in loaded.generator_optimizers],
+                     [int(o.iterations) for o in model.generator_optimizers])
+    self.assertAllClose(loaded.adversarial_examples(images, labels)[0],
+                        model.adversarial_examples(images, labels)[0])
+    self.assertTrue(np.isfinite(loaded.fit(tiny_dataset(), verbose=0).history["loss"][0]))
+
+  @pytest.mark.slow
+  @pytest.mark.ci
+  def test_mixed_bfloat16_fit_step(self):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    model = _model()
+    history = model.fit(tiny_dataset(), epochs=1, verbose=0).history
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+
+  @pytest.mark.slow
+  @pytest.mark.ci
+  def test_mixed_float16_fit_step_without_fake_rows(self):
+    keras.config.set_dtype_policy("mixed_float16")
+    model = _model(combined_fgsm_eps=1 / 255)
+    g_fake_before = snapshot(model.generators[1].weights)
+    history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+    self.assertFalse(changed(g_fake_before, model.generators[1].weights))
+    # G_f's gradient stayed finite (no skipped step halving its loss scale).
+    self.assertEqual(float(model.generator_optimizers[1].dynamic_scale),
+                     float(model.generator_optimizers[0].dynamic_scale))
+
+  @pytest.mark.slow
+  @pytest.mark.ci
+  def test_mirrored_strategy_fit_step(self):
+    strategy = mirrored_strategy()
+    with strategy.scope():
+      model = _model()
+    g_fake_before = snapshot(model.generators[1].weights)
+    history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+    self.assertFalse(changed(g_fake_before, model.generators[1].weights))
+
+  @pytest.mark.slow
+  def test_xla_fit_step(self):
+    # What compile(jit_compile="auto") picks on a GPU: the whole train_step under XLA.
+    model = GeneratorBATModel(tiny_detector(), g_steps=1, kernel_size=5,
+                              combined_fgsm_eps=1 / 255, generator_kwargs=GENERATOR_KWARGS)
+    model.compile(jit_compile=True)
+    g_fake_before = snapshot(model.generators[1].weights)
+    history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+    self.assertFalse(changed(g_fake_before, model.generators[1].weights))
+
+  def test_invalid_arguments(self):
+    with self.assertRaisesRegex(ValueError, "computes its own loss"):
+      GeneratorBATModel(tiny_detector(), generator_kwargs=GENERATOR_KWARGS).compile(
+          loss="mse")
+    with self.assertRaisesRegex(ValueError, r"generators must be one of \(1, 2\)"):
+      GeneratorBATModel(tiny_detector(), generators=3)
+    with self.assertRaisesRegex(ValueError, "g_steps"):
+      GeneratorBATModel(tiny_detector(), g_steps=0)
+    with self.assertRaisesRegex(ValueError, "combined_fgsm_eps"):
+      GeneratorBATModel(tiny_detector(), combined_fgsm_eps=-1.0)
+
+
+if __name__ == "__main__":
+  tf.test.main()
