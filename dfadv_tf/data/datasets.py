@@ -314,7 +314,7 @@ def _videos_in(folder):
   return folder, []
 
 
-def _celebdf_identity(name):
+def celebdf_identity(name):
   """`id0` of Celeb-DF's `id0_0001` / `id0_id16_0001`; the stem of YouTube-real's."""
   stem = os.path.splitext(name)[0]
   return stem.split("_")[0] if stem.startswith("id") else stem
@@ -362,7 +362,7 @@ def celebdf_videos(root, sampling=Sampling(), splitting=Splitting(), version="v2
                           f"{method}/{os.path.splitext(name)[0]}"))
   if not videos:
     raise ValueError(f"{layout}: no videos in {root}/{{{', '.join(folders)}}}")
-  group = lambda v: _celebdf_identity(os.path.basename(v.path))
+  group = lambda v: celebdf_identity(os.path.basename(v.path))
   videos = _resplit(videos, group, ("train", "val") if test is not None else records.SPLITS,
                     splitting.fractions, splitting.seed)
   return _sampled(videos, sampling)

@@ -269,7 +269,7 @@ def _match_cost(face, reference, max_shift, max_scale):
   return shift + abs(np.log(scale))
 
 
-def track_faces(detections, max_shift=0.75, max_scale=1.6):
+def track_faces(detections, max_shift=1.5, max_scale=1.8):
   """Links per-frame detections into tracks.
 
   Args:
@@ -331,9 +331,10 @@ def alignment_matrix(landmarks, size=256, margin=1.3):
   whose face spans 1 / `margin` of it (as `crop_face`'s box does)."""
   from skimage import transform  # pylint: disable=g-import-not-at-top
   target = (0.5 + (_TEMPLATE_112 / 112.0 - 0.5) / margin) * size
-  similarity = transform.SimilarityTransform()
-  if not similarity.estimate(np.asarray(landmarks, np.float64), target):
-    raise ValueError(f"cannot align landmarks {landmarks}: degenerate points")
+  similarity = transform.SimilarityTransform.from_estimate(
+      np.asarray(landmarks, np.float64), target)
+  if not similarity:
+    raise ValueError(f"cannot align landmarks {landmarks}: {similarity}")
   return similarity.params[:2]
 
 
@@ -418,7 +419,9 @@ def extract_faces(path, detector, num=None, every=None, random=None, seed=0, mar
   result = FaceCrops(path)
   count = frame_count(path)
   if count == 0:
-    result.error = f"cannot read {path} (no frames: empty, unreadable or not a video)"
+    kind = ("folder of frames" if os.path.isdir(path) else
+            "image" if is_image(path) else "video")
+    result.error = f"cannot read {kind} {path} (no frames: missing, empty or unreadable)"
     return result
   indices = sample_frame_indices(count, num, every, random, seed)
   masks = read_frames(mask_path, indices) if mask_path else None
