@@ -18,9 +18,9 @@ mouth movement across frames). Four manipulations mimic the artifact families of
 
 Fakes of identity pair (t, s) are videos `t_s` as in FF++ (target t, source s).
 Qualities: `raw` (lossless PNG) and, as FF++ made them, H.264 at CRF 23 (`c23`) and 40
-(`c40`): each video's frames are encoded as one group of pictures with libx264
-(`dfadv_tf.data.codecs`, the ffmpeg of the imageio-ffmpeg wheel) and the decoded frames
-stored as PNG. `DemoConfig(codec="jpeg")` uses JPEG at quality 75 / 25 per frame
+(`c40`): the videos of a shard are encoded with libx264 (`dfadv_tf.data.codecs`, the
+ffmpeg of the imageio-ffmpeg wheel), each video its own group of pictures, and the
+decoded frames stored as PNG. `DemoConfig(codec="jpeg")` uses JPEG at quality 75 / 25 per frame
 instead (the benchmark before H.264). Identities are split 70/15/15 into
 train/val/test. Everything is seeded.
 """
@@ -260,8 +260,10 @@ def manipulate(method, target, geometry, source=None, seed=0):
 def compress(frames, quality, codec="h264", frames_per_video=None):
   """Encoded bytes of uint8 RGB frames (N, S, S, 3) at a quality: PNG for raw; for c23 /
   c40 the frames through H.264 at CRF 23 / 40 (the decoded frames as PNG; the frames are
-  consecutive videos of `frames_per_video` frames, each coded as its own group of
-  pictures; None: one video) or, with codec "jpeg", JPEG at quality 75 / 25."""
+  consecutive videos of `frames_per_video` frames (None: one video), coded in one
+  stream with a key frame opening each video, so no video is predicted from another;
+  the rate control runs over the whole stream) or, with codec "jpeg", JPEG at quality
+  75 / 25 frame by frame."""
   checks.one_of(codec, CODECS, "codec")
   if quality == "raw":
     return [records.encode_image(f, "png") for f in frames]

@@ -178,6 +178,12 @@ def test_grids(config):
   shards = records.select_shards(config.data_root, config.dataset, split="test")
   fakes = sorted({s["method"] for s in shards if s["label"] == records.FAKE_LABEL})
   qualities = sorted({s["quality"] for s in shards})
+  has_real = any(s["label"] == records.REAL_LABEL for s in shards)
+  if not fakes or not has_real:
+    raise ValueError(f"dataset {config.dataset!r} at {config.data_root} has no "
+                     f"{'fake' if not fakes else 'real'} records in its test split: the "
+                     "test grids need real and fake test records (see the preprocessing "
+                     "summary for videos without a face).")
   methods = _listed_or_present(config.test_methods, fakes, "test_methods", config)
   test_qualities = _listed_or_present(config.test_qualities, qualities, "test_qualities",
                                       config)

@@ -1,13 +1,16 @@
 """Tests for tools/preprocess.py: a tiny FF++ tree (re-encoded to c40, with masks) and a
 folder of broken videos -> shards, index, a summary and the exit code."""
 
+import json
 import os
 
+import cv2
+import pytest
 import tensorflow as tf
 
 from dfadv_tf.data import records
 from tests.testing import tools as utils
-from tests.testing.video import make_ffpp_tree
+from tests.testing.video import astronaut_frames, make_ffpp_tree, write_video
 
 
 class PreprocessToolTest(tf.test.TestCase):
@@ -55,6 +58,43 @@ class PreprocessToolTest(tf.test.TestCase):
                      r"preprocess.py: error: no video of .*mine \(folder layout\) could be "
                      r"processed: 6 of 6 failed; first: .*fake0.mp4: cannot read video")
     self.assertFalse(os.path.exists(os.path.join(out, "mine", records.INDEX_FILE)))
+
+
+@pytest.mark.slow
+class OwnDataTest(tf.test.TestCase):
+  """The README's "Your own data" commands: a labelled folder -> records -> train ->
+  evaluate -> detect, with no FF++ name anywhere."""
+
+  def test_folder_to_records_to_train_evaluate_and_detect(self):
+    tmp = self.get_temp_dir()
+    for n in range(3):
+      frames, _ = astronaut_frames(3)
+      write_video(os.path.join(tmp, "my_videos", "real", f"interview{n}.mp4"), frames)
+      blurred = [cv2.GaussianBlur(f, (0, 0), 1) for f in frames]
+      write_video(os.path.join(tmp, "my_videos", "fake", f"swap{n}.mp4"), blurred)
+    records_dir, run = os.path.join(tmp, "records"), os.path.join(tmp, "runs", "mine")
+    utils.run_binary("tools.preprocess", [
+        "--dataset=mine", "--layout=folder", f"--input={tmp}/my_videos",
+        f"--data_root={records_dir}", "--face_detector=haar", "--image_size=64",
+        "--frames=3", "--test_frames=3", "--test_every=1"])
+    common = [f"--data_root={records_dir}", "--dataset=mine", "--train_methods=fake",
+              "--train_qualities=original"]
+    tiny = [f for f in utils.TINY_FLAGS if not f.startswith("--image_size")]
+    train = utils.run_binary("tools.train", [*common, *tiny, "--image_size=32",
+                                             f"--output_dir={run}"])
+    self.assertIn("mine, frame level", train.stdout)
+    self.assertNotIn("Cross-quality", train.stdout)  # one method, one quality: one table
+    evaluate = utils.run_binary("tools.evaluate", [
+        *common, "--image_size=32", f"--detectors=Mine={run}/best_detector.keras",
+        f"--output_dir={run}/eval"])
+    self.assertIn("| Mine |", evaluate.stdout)
+    self.assertEqual(sorted(os.listdir(os.path.join(run, "eval", "tables"))),
+                     ["mine.csv", "mine.md", "mine_video.csv", "mine_video.md"])
+    detect = utils.run_binary("tools.detect", [
+        f"--detector={run}/best_detector.keras", f"--input={tmp}/my_videos/fake/swap0.mp4",
+        "--face_detector=haar", "--frames=3"])
+    report = json.loads(detect.stdout)["video"]
+    self.assertBetween(report["fake_probability"], 0.0, 1.0)
 
 
 if __name__ == "__main__":
