@@ -40,6 +40,7 @@ setup(
         "scikit-image==0.26.0",
         "opencv-python-headless>=4.10,<5",
         "mtcnn==1.0.0",
+        "imageio-ffmpeg==0.8.1",  # its bundled ffmpeg encodes H.264 (libx264): codecs.py
     ],
     extras_require={
         "test": [

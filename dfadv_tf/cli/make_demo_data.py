@@ -2,6 +2,7 @@
 
   dfadv-make-demo-data                      # ./demo_data/ffpp_demo, 240 identities, 64 px
   dfadv-make-demo-data --data_root=/tmp/demo --identities=60 --image_size=96
+  dfadv-make-demo-data --codec=jpeg         # c23 / c40 as JPEG 75 / 25 instead of H.264
 
 See dfadv_tf.data.synthetic for what is rendered; resumable (complete shards are kept).
 """
@@ -21,11 +22,15 @@ flags.DEFINE_integer("frames", _DEFAULT.frames, "Frames per video.")
 flags.DEFINE_integer("image_size", _DEFAULT.image_size, "Side of the stored images in "
                      "pixels.")
 flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed.")
+flags.DEFINE_enum("codec", _DEFAULT.codec, list(synthetic.CODECS), "How the c23 / c40 "
+                  "qualities are made: h264 (CRF 23 / 40, as FF++) or jpeg (quality 75 / "
+                  "25 per frame, the benchmark before H.264).")
 
 
 def main(argv):
   del argv
-  config = synthetic.DemoConfig(FLAGS.identities, FLAGS.frames, FLAGS.image_size, FLAGS.seed)
+  config = synthetic.DemoConfig(FLAGS.identities, FLAGS.frames, FLAGS.image_size, FLAGS.seed,
+                                FLAGS.codec)
   index = synthetic.make_demo_data(FLAGS.data_root, FLAGS.dataset, config)
   print(f"{index['records']} records in {len(index['shards'])} shards at "
         f"{FLAGS.data_root}/{FLAGS.dataset}; per split {index['counts']['split']}")

@@ -1,14 +1,21 @@
-r"""Downloaded FF++ / DFD / Celeb-DF v2 videos -> face crops -> TFRecord shards.
+r"""Downloaded datasets or your own labelled folders -> face crops -> TFRecord shards.
 
   dfadv-preprocess --dataset=ffpp --input=/data/FaceForensics++ --data_root=/data/records \
       --qualities=c23,c40 --workers=8
+  dfadv-preprocess --dataset=mine --layout=folder --input=/data/my_faces \
+      --data_root=/data/records
 
---layout says how --input is organised (default: --dataset, when that names a layout);
+--layout says how --input is organised (default: --dataset, when that names a layout):
+ffpp, dfd, celebdf (v2), celebdf_v1, dfdc, dfdc_preview, uadfv, deeperforensics,
+wilddeepfake, or folder (real/ and fake/ or fake/<method>/, of videos, images or
+folders of frames, optionally under train/ val/ test/; see dfadv_tf.data.datasets).
 --dataset names the records written, `<data_root>/<dataset>/index.json` and its shards
 (see dfadv_tf.data.records), the name that `dfadv-train --dataset` reads. Re-running
 resumes (complete shards are skipped). Prints a summary: videos done, frames written,
-faces missed, failures with reasons.
+faces missed, failures per video; exits with an error when no video could be processed.
 """
+
+import os
 
 from absl import flags
 
@@ -16,7 +23,7 @@ from dfadv_tf.cli import app
 from dfadv_tf.data import datasets
 from dfadv_tf.data import faces
 
-LAYOUTS = ("ffpp", "dfd", "celebdf")
+LAYOUTS = datasets.LAYOUTS
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", None, "Name of the records written under --data_root "
@@ -24,17 +31,45 @@ flags.DEFINE_string("dataset", None, "Name of the records written under --data_r
                     f"names one of {LAYOUTS} and --layout is not given.", required=True)
 flags.DEFINE_enum("layout", None, list(LAYOUTS), "How --input is organised (default: "
                   "--dataset).")
-flags.DEFINE_string("input", None, "Root folder of the downloaded dataset.", required=True)
+flags.DEFINE_string("input", None, "Root folder of the downloaded dataset (or of your "
+                    "labelled folder).", required=True)
 flags.DEFINE_string("data_root", None, "Root folder of the datasets' TFRecords "
                     "(<data_root>/<dataset>/index.json).", required=True)
-flags.DEFINE_list("qualities", ["c23"], "FF++ / DFD qualities (raw, c23, c40).")
+flags.DEFINE_list("qualities", None, "Qualities to read: FF++ / DFD raw, c23, c40 "
+                  "(default c23); DeeperForensics variants end_to_end, "
+                  "end_to_end_level_<1-5>, ... (default end_to_end).")
 flags.DEFINE_list("methods", None, "FF++ fake methods (default: all present).")
+flags.DEFINE_bool("masks", True, "FF++: write each fake's manipulation mask "
+                  "(manipulated_sequences/<method>/masks/videos) where present.")
+flags.DEFINE_list("recompress", None, "Re-encode the videos read (one quality, e.g. "
+                  "--qualities=raw) with H.264 as FF++ did and preprocess these: quality "
+                  "names c23 (CRF 23), c40 (CRF 40) or c<N>; the source quality's own "
+                  "name keeps it (e.g. raw,c23,c40).")
+flags.DEFINE_string("recompress_dir", None, "Where re-encoded videos go (default "
+                    "<data_root>/<dataset>_videos); reused when present.")
+flags.DEFINE_string("real_input", None, "DeeperForensics-1.0: the FF++ download holding "
+                    "its real part (original_sequences/youtube/c23/videos).")
 flags.DEFINE_integer("frames", 32, "Evenly spaced frames per train/val video.")
-flags.DEFINE_integer("test_frames", 100, "Frames per test video (FF++, Celeb-DF).")
+flags.DEFINE_integer("test_frames", 100, "Frames per test video.")
 flags.DEFINE_integer("test_every", 3, "Test videos: every k-th frame.")
 flags.DEFINE_integer("dfd_frames", 10, "DFD: random frames per video.")
-flags.DEFINE_integer("seed", 0, "Seed of the DFD frame draw.")
-flags.DEFINE_enum("face_detector", "mtcnn", list(faces.DETECTORS), "Face detector.")
+flags.DEFINE_integer("seed", 0, "Seed of the DFD frame draw and of the splits drawn here.")
+flags.DEFINE_list("split_fractions", ["0.7", "0.15", "0.15"], "Train, val, test fractions "
+                  "of the groups where a dataset has no split (folder, UADFV; val of "
+                  "Celeb-DF, DFDC, ...).")
+flags.DEFINE_string("group_pattern", None, "folder: regular expression whose first group "
+                    "(or match) in a file or folder name is its group id, e.g. "
+                    "'^(.+)_\\d+$' for clip7_0001.png (default: the name itself).")
+flags.DEFINE_enum("face_detector", None, list(faces.DETECTORS), "Face detector: mtcnn "
+                  "(default), haar, or none (the images are face crops; the default for "
+                  f"{datasets.FACE_CROP_LAYOUTS}).")
+flags.DEFINE_float("min_face_confidence", 0.9, "MTCNN: keep faces at least this "
+                   "confident.")
+flags.DEFINE_integer("detect_max_side", 960, "MTCNN: detect on frames scaled down to this "
+                     "larger side in pixels (0: full size).")
+flags.DEFINE_integer("face_batch", 8, "Frames per face-detector call.")
+flags.DEFINE_bool("align", False, "Align faces by MTCNN's 5 landmarks (similarity "
+                  "transform onto the ArcFace template) instead of a square box crop.")
 flags.DEFINE_float("margin", 1.3, "Square crop side / larger face-box side.")
 flags.DEFINE_integer("image_size", 256, "Side of the stored face crops in pixels.")
 flags.DEFINE_enum("image_format", "png", ["png", "jpeg"], "Encoding of the crops.")
@@ -52,21 +87,60 @@ def layout_of(dataset, layout):
                    f"{LAYOUTS}.")
 
 
+def splitting():
+  try:
+    fractions = tuple(float(f) for f in FLAGS.split_fractions)
+  except ValueError as error:
+    raise ValueError(f"--split_fractions={','.join(FLAGS.split_fractions)}: expected 3 "
+                     "numbers (train,val,test)") from error
+  return datasets.Splitting(fractions, FLAGS.seed, FLAGS.group_pattern)
+
+
+def list_videos(layout):
+  """The `datasets.Video`s of --input in `layout`."""
+  sampling = datasets.Sampling(FLAGS.frames, FLAGS.test_frames, FLAGS.test_every)
+  split = splitting()
+  if layout == "ffpp":
+    return datasets.ffpp_videos(FLAGS.input, FLAGS.qualities or ["c23"], FLAGS.methods,
+                                sampling, masks=FLAGS.masks)
+  if layout == "dfd":
+    return datasets.dfd_videos(FLAGS.input, FLAGS.qualities or ["c23"], FLAGS.dfd_frames,
+                               FLAGS.seed)
+  if layout in ("celebdf", "celebdf_v1"):
+    return datasets.celebdf_videos(FLAGS.input, sampling, split,
+                                   "v1" if layout == "celebdf_v1" else "v2")
+  if layout == "deeperforensics":
+    return datasets.deeperforensics_videos(
+        FLAGS.input, FLAGS.qualities or [datasets.DEEPERFORENSICS_QUALITY],
+        FLAGS.real_input, sampling, split)
+  by_name = {"dfdc": datasets.dfdc_videos, "dfdc_preview": datasets.dfdc_preview_videos,
+             "uadfv": datasets.uadfv_videos, "wilddeepfake": datasets.wilddeepfake_videos,
+             "folder": datasets.folder_videos}
+  return by_name[layout](FLAGS.input, sampling, split)
+
+
 def main(argv):
   del argv
   layout = layout_of(FLAGS.dataset, FLAGS.layout)
-  sampling = datasets.Sampling(FLAGS.frames, FLAGS.test_frames, FLAGS.test_every)
-  if layout == "ffpp":
-    videos = datasets.ffpp_videos(FLAGS.input, FLAGS.qualities, FLAGS.methods, sampling)
-  elif layout == "dfd":
-    videos = datasets.dfd_videos(FLAGS.input, FLAGS.qualities, FLAGS.dfd_frames, FLAGS.seed)
-  else:
-    videos = datasets.celebdf_videos(FLAGS.input, sampling)
+  detector = FLAGS.face_detector or (
+      "none" if layout in datasets.FACE_CROP_LAYOUTS else "mtcnn")
+  options = datasets.FaceOptions(detector, FLAGS.min_face_confidence,
+                                 FLAGS.detect_max_side, FLAGS.margin, FLAGS.image_size,
+                                 FLAGS.align, FLAGS.face_batch)
+  videos = list_videos(layout)
+  if FLAGS.recompress:
+    folder = FLAGS.recompress_dir or os.path.join(FLAGS.data_root,
+                                                  f"{FLAGS.dataset}_videos")
+    videos = datasets.recompressed(videos, folder, FLAGS.recompress)
   summary = datasets.preprocess(
-      videos, FLAGS.data_root, FLAGS.dataset, detector=FLAGS.face_detector,
-      workers=FLAGS.workers, margin=FLAGS.margin, size=FLAGS.image_size,
+      videos, FLAGS.data_root, FLAGS.dataset, options, workers=FLAGS.workers,
       image_format=FLAGS.image_format, videos_per_shard=FLAGS.videos_per_shard)
   print(summary)
+  if summary.videos_done == 0 and summary.videos_resumed == 0:
+    first = (f"; first: {summary.failures[0][0]}: {summary.failures[0][1]}"
+             if summary.failures else "")
+    raise OSError(f"no video of {FLAGS.input} ({layout} layout) could be processed: "
+                  f"{len(summary.failures)} of {len(videos)} failed{first}")
 
 
 def run():

@@ -14,8 +14,13 @@ rewrites it.
 Each record is a `tf.train.Example` with the features of `FEATURES`: `image` (encoded
 PNG or JPEG bytes, RGB), `label` (0 real, 1 fake), `dataset`, `method` (youtube,
 Deepfakes, Face2Face, FaceSwap, NeuralTextures, ...), `quality` (raw, c23, c40, ...),
-`split` (train, val, test), `video_id`, `frame_index`, `height`, `width` and `mask`
-(encoded single-channel PNG of the manipulated region, or empty bytes when absent).
+`split` (train, val, test), `video_id`, `frame_index`, `height`, `width`, `mask`
+(encoded single-channel PNG of the manipulated region, or empty bytes when absent) and
+the face the crop was made from, in frame pixels: `face_box` (x, y, w, h), its
+`face_confidence` (-1: unknown) and `face_landmarks` (x, y of the 5 MTCNN points in
+`faces.LANDMARKS` order; -1 when absent). The face features have defaults, so records
+written before them read as well. An index shard entry counts its records with a mask
+(`"masks"`; absent in indexes written before, read it with `.get("masks", 0)`).
 """
 
 import collections
@@ -48,6 +53,9 @@ FEATURES = {
     "height": tf.io.FixedLenFeature([], tf.int64),
     "width": tf.io.FixedLenFeature([], tf.int64),
     "mask": tf.io.FixedLenFeature([], tf.string, default_value=b""),
+    "face_box": tf.io.FixedLenFeature([4], tf.int64, default_value=[0, 0, 0, 0]),
+    "face_confidence": tf.io.FixedLenFeature([], tf.float32, default_value=-1.0),
+    "face_landmarks": tf.io.FixedLenFeature([10], tf.float32, default_value=[-1.0] * 10),
 }
 _SHARD_KEYS = ("dataset", "split", "method", "quality", "label")
 
@@ -70,7 +78,7 @@ def encode_image(image, image_format="png", jpeg_quality=95):
 
 
 def make_example(image, *, label, dataset, method, quality, split, video_id, frame_index,
-                 mask=None, image_format="png"):
+                 mask=None, face=None, image_format="png"):
   """Builds one record.
 
   Args:
@@ -80,6 +88,8 @@ def make_example(image, *, label, dataset, method, quality, split, video_id, fra
     dataset, method, quality, split, video_id: strings (split in `SPLITS`).
     frame_index: index of the frame in its video.
     mask: optional uint8 (H, W) array (or encoded PNG bytes) of the manipulated region.
+    face: optional `faces.Face` (or anything with `box`, `confidence`, `landmarks`) the
+      crop was made from: kept as `face_box`, `face_confidence`, `face_landmarks`.
     image_format: "png" (lossless) or "jpeg", for arrays.
   Returns:
     A `tf.train.Example`.
@@ -105,12 +115,25 @@ def make_example(image, *, label, dataset, method, quality, split, video_id, fra
   def _int(value):
     return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
 
-  return tf.train.Example(features=tf.train.Features(feature={
+  feature = {
       "image": _bytes(encoded), "label": _int(label), "dataset": _bytes(dataset),
       "method": _bytes(method), "quality": _bytes(quality), "split": _bytes(split),
       "video_id": _bytes(video_id), "frame_index": _int(frame_index),
       "height": _int(height), "width": _int(width), "mask": _bytes(mask or b""),
-  }))
+  }
+  if face is not None:
+    points = np.full(10, -1.0) if face.landmarks is None else np.ravel(face.landmarks)
+    if len(face.box) != 4 or points.size != 10:
+      raise ValueError(f"face of {video_id!r} frame {frame_index}: expected a box (x, y, w, "
+                       f"h) and 5 (x, y) landmarks, got {face.box} and {points.size // 2}")
+    feature.update(
+        face_box=tf.train.Feature(int64_list=tf.train.Int64List(
+            value=[int(round(v)) for v in face.box])),
+        face_confidence=tf.train.Feature(float_list=tf.train.FloatList(
+            value=[-1.0 if face.confidence is None else float(face.confidence)])),
+        face_landmarks=tf.train.Feature(float_list=tf.train.FloatList(
+            value=[float(v) for v in points])))
+  return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
 def parse_example(serialized):
@@ -148,14 +171,15 @@ class ShardedWriter:
     return path in self._shards and os.path.exists(os.path.join(self.folder, path))
 
   def write(self, split, method, quality, name, examples):
-    """Writes `examples` (iterable of `tf.train.Example`) as one shard; returns its entry.
+    """Writes `examples` (iterable of `tf.train.Example`) as one shard; returns its entry
+    (path, split, method, quality, label, records, videos, masks: records with a mask).
 
     Every example must have this shard's split, method and quality, the writer's
     dataset, and one label throughout (ValueError otherwise).
     """
     path = self.shard_path(split, method, quality, name)
     entry = {"path": path, "split": split, "method": method, "quality": quality,
-             "label": None, "records": 0, "videos": 0}
+             "label": None, "records": 0, "videos": 0, "masks": 0}
     videos = set()
 
     def write_records(temp):
@@ -171,6 +195,7 @@ class ShardedWriter:
             raise ValueError(f"shard {path}: record of {dict(got, label=label)} does not "
                              f"match the shard's {dict(want, label=entry['label'])}")
           videos.add(feature["video_id"].bytes_list.value[0])
+          entry["masks"] += int(bool(feature["mask"].bytes_list.value[0]))
           writer.write(example.SerializeToString(deterministic=True))
           entry["records"] += 1
 

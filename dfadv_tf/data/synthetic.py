@@ -17,9 +17,12 @@ mouth movement across frames). Four manipulations mimic the artifact families of
   high-frequency texture pattern (neural-texture-like).
 
 Fakes of identity pair (t, s) are videos `t_s` as in FF++ (target t, source s).
-Qualities: `raw` (lossless PNG), and JPEG at quality 75 (`c23`) and 25 (`c40`): a
-documented proxy for H.264 at CRF 23 and 40 (the OpenCV wheel cannot encode H.264).
-Identities are split 70/15/15 into train/val/test. Everything is seeded.
+Qualities: `raw` (lossless PNG) and, as FF++ made them, H.264 at CRF 23 (`c23`) and 40
+(`c40`): the videos of a shard are encoded with libx264 (`dfadv_tf.data.codecs`, the
+ffmpeg of the imageio-ffmpeg wheel), each video its own group of pictures, and the
+decoded frames stored as PNG. `DemoConfig(codec="jpeg")` uses JPEG at quality 75 / 25 per frame
+instead (the benchmark before H.264). Identities are split 70/15/15 into
+train/val/test. Everything is seeded.
 """
 
 import dataclasses
@@ -28,6 +31,8 @@ import time
 import cv2
 import numpy as np
 
+from dfadv_tf import checks
+from dfadv_tf.data import codecs
 from dfadv_tf.data import records
 from dfadv_tf.data.datasets import FFPP_REAL
 
@@ -37,6 +42,7 @@ FAKE_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 METHODS = (FFPP_REAL,) + FAKE_METHODS
 QUALITIES = ("raw", "c23", "c40")
 JPEG_QUALITY = {"c23": 75, "c40": 25}
+CODECS = ("h264", "jpeg")
 SPLIT_FRACTIONS = (("train", 0.7), ("val", 0.15), ("test", 0.15))
 
 
@@ -48,11 +54,14 @@ class DemoConfig:
   frames: frames per video.
   image_size: side of the rendered frames in pixels (the face fills ~70% of it).
   seed: the seed everything derives from.
+  codec: how c23 / c40 are made, "h264" (CRF 23 / 40, each video one group of
+    pictures) or "jpeg" (quality 75 / 25 per frame).
   """
   identities: int = 240
   frames: int = 6
   image_size: int = 64
   seed: int = 0
+  codec: str = "h264"
 
 
 def _rng(*keys):
@@ -248,13 +257,22 @@ def manipulate(method, target, geometry, source=None, seed=0):
   return fake, (mask > .5).astype(np.uint8) * 255
 
 
-def compress(image, quality):
-  """Encoded bytes of a frame at a quality: PNG for raw, JPEG for c23 / c40."""
+def compress(frames, quality, codec="h264", frames_per_video=None):
+  """Encoded bytes of uint8 RGB frames (N, S, S, 3) at a quality: PNG for raw; for c23 /
+  c40 the frames through H.264 at CRF 23 / 40 (the decoded frames as PNG; the frames are
+  consecutive videos of `frames_per_video` frames (None: one video), coded in one
+  stream with a key frame opening each video, so no video is predicted from another;
+  the rate control runs over the whole stream) or, with codec "jpeg", JPEG at quality
+  75 / 25 frame by frame."""
+  checks.one_of(codec, CODECS, "codec")
   if quality == "raw":
-    return records.encode_image(image, "png")
+    return [records.encode_image(f, "png") for f in frames]
   if quality not in JPEG_QUALITY:
     raise ValueError(f"quality must be one of {QUALITIES}, got {quality!r}")
-  return records.encode_image(image, "jpeg", JPEG_QUALITY[quality])
+  if codec == "jpeg":
+    return [records.encode_image(f, "jpeg", JPEG_QUALITY[quality]) for f in frames]
+  decoded = codecs.h264(np.stack(frames), codecs.crf_of(quality), keyint=frames_per_video)
+  return [records.encode_image(f, "png") for f in decoded]
 
 
 def split_identities(config):
@@ -300,6 +318,7 @@ def make_demo_data(root=DEFAULT_ROOT, dataset=DEFAULT_DATASET, config=DemoConfig
   if config.identities < 10 or config.frames < 1 or config.image_size < 32:
     raise ValueError(f"DemoConfig needs identities >= 10, frames >= 1 and image_size >= 32, "
                      f"got {config}")
+  checks.one_of(config.codec, CODECS, "codec")
   writer = records.ShardedWriter(root, dataset)
   start = time.time()
   for split, identities in split_identities(config).items():
@@ -310,12 +329,14 @@ def make_demo_data(root=DEFAULT_ROOT, dataset=DEFAULT_DATASET, config=DemoConfig
     videos = render_split(config, identities)
     for method, quality in todo:
       label = records.REAL_LABEL if method == FFPP_REAL else records.FAKE_LABEL
-      examples = (records.make_example(compress(frame, quality), label=label,
+      encoded = iter(compress([f for _, frames, _ in videos[method] for f in frames],
+                              quality, config.codec, config.frames))
+      examples = (records.make_example(next(encoded), label=label,
                                        dataset=dataset, method=method, quality=quality,
                                        split=split, video_id=video_id, frame_index=f,
                                        mask=None if masks is None else masks[f])
                   for video_id, frames, masks in videos[method]
-                  for f, frame in enumerate(frames))
+                  for f in range(len(frames)))
       writer.write(split, method, quality, "00000", examples)
     log(f"{split}: {len(identities)} identities, {len(todo)} shards "
         f"({time.time() - start:.1f} s)")

@@ -10,6 +10,7 @@ that turns a selection and a split into a `tf.data.Dataset` (`records.load_split
 
 import dataclasses
 
+from absl import logging
 import tensorflow as tf
 
 from dfadv_tf.augment.layers import get_augmentation
@@ -147,25 +148,63 @@ def validation_steps(config):
   return max(1, -(-sum(label_counts(config, "val")) // config.batch_size))
 
 
+def _listed_or_present(wanted, present, what, config):
+  """The names of `wanted` the test split has; all of `present` (with a warning) when it
+  has none of them; a warning naming those left out otherwise."""
+  kept = [name for name in wanted if name in present]
+  if not kept:
+    logging.warning("none of %s %s is in the test split of dataset %r (it has %s): "
+                    "testing those.", what, list(wanted), config.dataset, present)
+    return list(present)
+  if len(kept) < len(wanted):
+    logging.warning("%s %s are not in the test split of dataset %r (it has %s): not "
+                    "tested.", what, [n for n in wanted if n not in present],
+                    config.dataset, present)
+  return kept
+
+
 def test_grids(config):
-  """{grid name: {set name: Selection}}.
+  """{grid name: {set name: Selection}}, shaped by what the dataset's test split has.
 
   cross_method: every test method (with the real videos) at the first training quality
   (Table I); cross_quality: the first training method at every test quality (Table II);
   one grid per extra test dataset (DFD, Celeb-DF: all its methods and qualities).
+  `test_methods` / `test_qualities` missing from the test split are left out with a
+  warning (none present: all the split has). A grid whose sets are all in the other
+  is dropped, so a dataset of one method and one quality gets one table, named after
+  the dataset (not two copies of the same set).
   """
   real = real_methods(config)
-  quality, method = config.train_qualities[0], config.train_methods[0]
-  grids = {
-      "cross_method": {
-          grid_lib.set_name(m, quality): Selection(config.data_root, config.dataset,
-                                                   (*real, m), (quality,))
-          for m in config.test_methods},
-      "cross_quality": {
-          grid_lib.set_name(method, q): Selection(config.data_root, config.dataset,
-                                                  (*real, method), (q,))
-          for q in config.test_qualities},
+  shards = records.select_shards(config.data_root, config.dataset, split="test")
+  fakes = sorted({s["method"] for s in shards if s["label"] == records.FAKE_LABEL})
+  qualities = sorted({s["quality"] for s in shards})
+  has_real = any(s["label"] == records.REAL_LABEL for s in shards)
+  if not fakes or not has_real:
+    raise ValueError(f"dataset {config.dataset!r} at {config.data_root} has no "
+                     f"{'fake' if not fakes else 'real'} records in its test split: the "
+                     "test grids need real and fake test records (see the preprocessing "
+                     "summary for videos without a face).")
+  methods = _listed_or_present(config.test_methods, fakes, "test_methods", config)
+  test_qualities = _listed_or_present(config.test_qualities, qualities, "test_qualities",
+                                      config)
+  quality = next((q for q in config.train_qualities if q in qualities), test_qualities[0])
+  method = next((m for m in config.train_methods if m in fakes), methods[0])
+  present = {(s["method"], s["quality"]) for s in shards}
+  selection = lambda m, q: Selection(config.data_root, config.dataset, (*real, m), (q,))
+  cross = {
+      "cross_method": {grid_lib.set_name(m, quality): selection(m, quality)
+                       for m in methods if (m, quality) in present},
+      "cross_quality": {grid_lib.set_name(method, q): selection(method, q)
+                        for q in test_qualities if (method, q) in present},
   }
+  sets = {name: set(grid.values()) for name, grid in cross.items()}
+  if sets["cross_quality"] <= sets["cross_method"]:
+    del cross["cross_quality"]
+  elif sets["cross_method"] <= sets["cross_quality"]:
+    del cross["cross_method"]
+  grids = {name: grid for name, grid in cross.items() if grid}
+  if list(grids) == ["cross_method"] and len(grids["cross_method"]) == 1:
+    grids = {config.dataset: grids["cross_method"]}
   for dataset in config.extra_test_datasets:
     grids[dataset] = {dataset: Selection(config.data_root, dataset)}
   return grids

@@ -219,8 +219,8 @@ class LibraryBadInputsTest(tf.test.TestCase):
     self.assertRegex(result.error, "cannot read video .*broken.mp4")
 
   def test_missing_split_file_and_folders(self):
-    with self.assertRaisesRegex(ValueError, "List_of_testing_videos.txt: expected the "
-                                "Celeb-DF v2 layout"):
+    with self.assertRaisesRegex(ValueError, "Celeb-DF v2: no Celeb-real/.* in .*: expected "
+                                "the Celeb-DF v2 layout"):
       datasets.celebdf_videos(self.tmp)
     with self.assertRaisesRegex(ValueError, "no videos in .*youtube/c40/videos"):
       datasets.ffpp_videos(self.tmp, ["c40"])

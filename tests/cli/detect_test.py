@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from dfadv_tf import scoring
 from dfadv_tf import serving
 from tests.testing import tools as utils
 from tests.testing.video import astronaut_video
@@ -35,23 +36,31 @@ class DetectToolTest(tf.test.TestCase):
                                         serving.preprocess(np.stack(images), (32, 32)))
     self.assertAllClose([e["fake_probability"] for e in report["images"]], expected,
                         atol=1e-5)
+    frame = rng.integers(0, 256, (90, 160, 3)).astype(np.uint8)  # a frame, not a crop
+    cv2.imwrite(os.path.join(self.tmp, "frame.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     one = utils.run_binary("tools.detect", [f"--detector={self.tmp}/d.keras",
-                                            f"--input={folder}/1.png"])
+                                            f"--input={self.tmp}/frame.png"])
     self.assertAllClose(json.loads(one.stdout)["images"][0]["fake_probability"],
-                        expected[1], atol=1e-5)
+                        scoring.score_crops(self.detector, [frame])[0], atol=1e-5)
+    self.assertRegex(one.stderr, "WARNING: .*frame.png: a 160x90 image scored whole .*"
+                     "--crop_faces")
 
   def test_video(self):
     video = os.path.join(self.tmp, "astronaut.avi")
     astronaut_video(video, frames=4)
     result = utils.run_binary("tools.detect", [
         f"--detector={self.tmp}/d.keras", f"--input={video}", "--frames=4",
-        "--face_detector=haar"])
+        "--face_detector=haar", "--aggregation=max_face"])
     report = json.loads(result.stdout)["video"]
     self.assertEqual(report["frames_read"], 4)
     self.assertLen(report["frames"], 4 - report["faces_missed"])
     self.assertNotEmpty(report["frames"])
+    self.assertEqual(len(report["frames"][0]["box"]), 4)
+    self.assertEqual(report["aggregation"], "max_face")
     self.assertAllClose(report["fake_probability"],
-                        np.mean([f["fake_probability"] for f in report["frames"]]))
+                        max(f["fake_probability"] for f in report["faces"]))
+    self.assertAllClose(report["faces"][0]["fake_probability"], np.mean(
+        [f["fake_probability"] for f in report["frames"] if f["face"] == 0]))
 
   def test_bad_inputs(self):
     text = os.path.join(self.tmp, "notes.txt")
@@ -68,6 +77,14 @@ class DetectToolTest(tf.test.TestCase):
                                                f"--input={broken}"], check=False)
     self.assertNotEqual(result.returncode, 0)
     self.assertIn("broken.png is not a readable image", result.stderr)
+    empty = os.path.join(self.tmp, "empty.mp4")  # a 0-byte video: an error, not exit 0
+    open(empty, "wb").close()
+    result = utils.run_binary("tools.detect", [f"--detector={self.tmp}/d.keras",
+                                               f"--input={empty}", "--face_detector=haar"],
+                              check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertRegex(result.stderr.strip().splitlines()[-1],
+                     r"^detect.py: error: cannot read video .*empty.mp4 \(no frames")
 
 
 if __name__ == "__main__":

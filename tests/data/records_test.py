@@ -6,6 +6,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from dfadv_tf.data import faces
 from dfadv_tf.data import records
 
 SIZE = 8
@@ -262,6 +263,37 @@ class MasksAndClipsTest(tf.test.TestCase):
     self._write_videos()
     with self.assertRaisesRegex(ValueError, "segments must be an integer >= 1"):
       records.load_clips(self.root, "ds", split="test", segments=0)
+
+
+class FaceFeaturesAndMaskCountsTest(tf.test.TestCase):
+
+  def test_face_features_round_trip_and_old_records_read(self):
+    face = faces.Face((10, 20, 30, 40), 0.97, ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10)))
+    common = dict(label=1, dataset="ds", method="m", quality="q", split="train",
+                  video_id="v", frame_index=0)
+    new = records.make_example(_image(0), face=face, mask=np.zeros((SIZE, SIZE), np.uint8),
+                               **common)
+    parsed = records.parse_example(new.SerializeToString())
+    self.assertAllEqual(parsed["face_box"], [10, 20, 30, 40])
+    self.assertAllClose(parsed["face_confidence"], 0.97)
+    self.assertAllClose(parsed["face_landmarks"], np.arange(1, 11))
+    no_landmarks = records.parse_example(records.make_example(
+        _image(0), face=faces.Face((1, 2, 3, 4)), **common).SerializeToString())
+    self.assertAllClose(no_landmarks["face_landmarks"], [-1.0] * 10)
+    self.assertAllClose(no_landmarks["face_confidence"], -1.0)
+    old = records.make_example(_image(0), **common)  # as written before the face features
+    for name in ("face_box", "face_confidence", "face_landmarks"):
+      old.features.feature.pop(name, None)
+    parsed = records.parse_example(old.SerializeToString())
+    self.assertAllEqual(parsed["face_box"], [0, 0, 0, 0])
+    self.assertAllClose(parsed["face_confidence"], -1.0)
+    with self.assertRaisesRegex(ValueError, "expected a box"):
+      records.make_example(_image(0), face=faces.Face((1, 2, 3)), **common)
+    root = self.get_temp_dir()
+    entry = records.ShardedWriter(root, "ds").write("train", "m", "q", "00000",
+                                                    [new, old, new])
+    self.assertEqual((entry["records"], entry["masks"]), (3, 2))
+    self.assertEqual(records.read_index(root, "ds")["shards"][0]["masks"], 2)
 
 
 if __name__ == "__main__":

@@ -47,13 +47,22 @@ class SyntheticTest(tf.test.TestCase):
 
   def test_qualities_degrade_in_order(self):
     ident = synthetic.sample_identity(0, 1)
-    image, _ = synthetic.render_face(ident, synthetic.sample_frame(0, 1, 0), 64)
-    errors = [np.abs(tf.io.decode_image(synthetic.compress(image, q)).numpy().astype(float)
-                     - image).mean() for q in synthetic.QUALITIES]
-    self.assertEqual(errors[0], 0.0)
-    self.assertLess(errors[1], errors[2])
+    video = np.stack([synthetic.render_face(ident, synthetic.sample_frame(0, 1, f), 64)[0]
+                      for f in range(4)])
+    for codec in synthetic.CODECS:
+      errors = [np.mean([np.abs(tf.io.decode_image(e).numpy().astype(float) - f).mean()
+                         for e, f in zip(synthetic.compress(video, q, codec), video)])
+                for q in synthetic.QUALITIES]
+      self.assertEqual(errors[0], 0.0)
+      self.assertLess(errors[1], errors[2], codec)
+    two = synthetic.compress(np.concatenate([video, video[::-1]]), "c23", "h264", 4)
+    self.assertLen(two, 8)
+    self.assertEqual(two, synthetic.compress(np.concatenate([video, video[::-1]]), "c23",
+                                             "h264", 4))
     with self.assertRaisesRegex(ValueError, "quality must be one of"):
-      synthetic.compress(image, "c30")
+      synthetic.compress(video, "c30")
+    with self.assertRaisesRegex(ValueError, "codec must be one of"):
+      synthetic.compress(video, "c23", "webp")
 
   @pytest.mark.slow
   @pytest.mark.ci
