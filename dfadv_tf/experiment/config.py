@@ -73,13 +73,24 @@ class _Fields:
   val_steps: int = _field(0, "Validation batches per epoch; 0 = the whole validation split.")
   learning_rate: float = _field(5e-4, "Detector learning rate (RAdam).")
   generator_learning_rate: float = _field(2e-3, "Generator learning rate (RAdam).")
-  weight_decay: float = _field(5e-4, "L2 weight decay of every optimizer.")
+  weight_decay: float = _field(5e-4, "Weight decay of every optimizer (RAdam).")
+  decoupled_weight_decay: bool = _field(True, "Decay the weights apart from the gradient, "
+                                        "w -= lr * weight_decay * w (the reference's "
+                                        "RAdam); false: L2 added to the gradient "
+                                        "(torch.optim.RAdam's default).")
   decay_epochs: int = _field(10, "Multiply the learning rates by decay_factor every this "
                              "many epochs (0: constant).")
   decay_factor: float = _field(0.1, "Step-decay factor.")
   g_steps: int = _field(3, "Generator updates per detector update (generator modes).")
   generator_width: int = _field(64, "Channels of the generator's first layer (CycleGAN: 64).")
   generator_blocks: int = _field(3, "ResNet blocks of the generator (reference: 3).")
+  generator_min_inv_var: float = _field(1.0, "Lower clamp of the generators' inverse "
+                                        "variance 1/sigma^2, in 1/px^2 (reference: 1, so "
+                                        "sigma <= 1 px; App. D's kernel sizes need a lower "
+                                        "floor, e.g. 0.01: sigma <= 10 px).")
+  generator_max_inv_var: float = _field(1e12, "Upper clamp of the generators' inverse "
+                                        "variance, in 1/px^2 (reference: 1e12, the "
+                                        "identity).")
   kernel_size: int = _field(9, "Blur window k (odd) of every blur adversary: the "
                             "generators and gradient BAT (paper: 9).")
   mixed_precision: str = _field("float32", "Keras dtype policy: float32, mixed_float16 "
@@ -116,6 +127,10 @@ class _Fields:
     for name in ("tsn_segments", "steps_per_epoch", "val_steps", "decay_epochs"):
       checks.integer(getattr(self, name), name, minimum=0)
     checks.odd_integer(self.kernel_size, "kernel_size")
+    checks.nonnegative(self.generator_min_inv_var, "generator_min_inv_var")
+    if not self.generator_max_inv_var > self.generator_min_inv_var:
+      raise ValueError(f"generator_max_inv_var must be > generator_min_inv_var, got "
+                       f"{self.generator_max_inv_var!r} and {self.generator_min_inv_var!r}.")
     for name in ("weight_decay", "learning_rate", "generator_learning_rate"):
       checks.nonnegative(getattr(self, name), name)
     checks.number(self.dropout, "dropout", minimum=0.0, below=1.0)
