@@ -305,8 +305,9 @@ def _decode(features, image_size, with_mask=False):
   (and its mask, `_decode_mask`, with `with_mask`)."""
   out = {"image": image_lib.decode(features["image"], image_size),
          "label": tf.cast(features["label"], tf.int32),
-         "video_id": features["video_id"], "method": features["method"],
-         "quality": features["quality"], "frame_index": features["frame_index"]}
+         "video_id": features["video_id"], "dataset": features["dataset"],
+         "method": features["method"], "quality": features["quality"],
+         "frame_index": features["frame_index"]}
   if with_mask:
     out["mask"] = _decode_mask(features, image_size)
   return out
@@ -336,8 +337,8 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
       [-1, 1] (traced into the pipeline: use TF ops; it must keep the shape and range).
     seed: int for a deterministic pipeline (same batches for the same seed), or None.
     repeat: repeat forever.
-    with_metadata: yield dicts {"image", "label", "video_id", "method", "quality",
-      "frame_index"} (for video-level evaluation) instead of (images, labels).
+    with_metadata: yield dicts {"image", "label", "video_id", "dataset", "method",
+      "quality", "frame_index"} (for video-level evaluation) instead of (images, labels).
     drop_remainder: drop the last incomplete batch.
     on_error: "raise" (a corrupted shard raises InvalidArgumentError naming the file) or
       "skip" (its unreadable records are dropped, counted in `skip_counter`, and a
@@ -437,8 +438,8 @@ def load_clips(root, dataset, methods=None, qualities=None, split="train", image
 
   Returns:
     A dataset of (clips float32 (B, K, image_size, image_size, 3) in [-1, 1], labels
-    int32 (B,)), or with `with_metadata` dicts {"image", "label", "video_id", "method",
-    "quality"}.
+    int32 (B,)), or with `with_metadata` dicts {"image", "label", "video_id", "dataset",
+    "method", "quality"}.
   """
   segments = checks.integer(segments, "segments")
   if balance not in (None, "oversample"):
@@ -466,8 +467,8 @@ def load_clips(root, dataset, methods=None, qualities=None, split="train", image
     frames = tf.map_fn(lambda r: _decode(parse_example(r), image_size)["image"], picked,
                        fn_output_signature=tf.TensorSpec((image_size, image_size, 3)))
     return {"image": frames, "label": tf.cast(features["label"][0], tf.int32),
-            "video_id": features["video_id"][0], "method": features["method"][0],
-            "quality": features["quality"][0]}
+            "video_id": features["video_id"][0], "dataset": features["dataset"][0],
+            "method": features["method"][0], "quality": features["quality"][0]}
 
   def stream(group, stream_seed):
     paths = tf.data.Dataset.from_tensor_slices(

@@ -65,7 +65,13 @@ class _Fields:
                                "Fake methods of the cross-method grid (Table I).")
   test_qualities: tuple = _field(("raw", "c23", "c40"), "Qualities of the cross-quality "
                                  "grid (Table II).")
-  extra_test_datasets: tuple = _field((), "Other datasets tested whole, e.g. dfd,celebdf.")
+  extra_test_datasets: tuple = _field((), "Other datasets tested whole, e.g. dfd,celebdf; "
+                                      "their columns join the cross-method table (and "
+                                      "the pooled one), inside its Avg.")
+  auc_only_datasets: tuple = _field(("dfd",), "Extra test datasets whose tables show no "
+                                    "ACC (\u2013), as the paper does for DFD (its real "
+                                    "and fake videos are very unbalanced); results.json "
+                                    "keeps the value.")
   batch_size: int = _field(32, "Global batch size (real and fake drawn 50/50).")
   epochs: int = _field(120, "Epochs.")
   steps_per_epoch: int = _field(0, "Batches per epoch; 0 = one pass over the balanced "
@@ -111,7 +117,7 @@ class _Fields:
 
   def __post_init__(self):
     for name in ("train_methods", "train_qualities", "test_methods", "test_qualities",
-                 "extra_test_datasets"):
+                 "extra_test_datasets", "auc_only_datasets"):
       value = getattr(self, name)
       setattr(self, name, tuple([value] if isinstance(value, str) else value))
     for field in dataclasses.fields(self):

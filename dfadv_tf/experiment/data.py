@@ -9,6 +9,8 @@ that turns a selection and a split into a `tf.data.Dataset` (`records.load_split
 """
 
 import dataclasses
+import functools
+import os
 
 import tensorflow as tf
 
@@ -20,11 +22,13 @@ from dfadv_tf.evaluation import grid as grid_lib
 @dataclasses.dataclass(frozen=True)
 class Selection:
   """Records of `<root>/<dataset>` with a method in `methods` and a quality in
-  `qualities` (None: all the index has)."""
+  `qualities` (None: all the index has); `report_acc` False: as a test set, the tables
+  show its ACC as "–" (the paper's DFD)."""
   root: str
   dataset: str
   methods: tuple = None
   qualities: tuple = None
+  report_acc: bool = True
 
   def shards(self, split):
     """The index entries of the selected shards of `split`."""
@@ -50,8 +54,37 @@ def training_selection(config):
     raise ValueError(f"train_methods lists {listed_real}, the real videos of dataset "
                      f"{config.dataset!r}; list fake methods only (the real ones {real} "
                      "are added automatically).")
-  return Selection(config.data_root, config.dataset, (*real, *config.train_methods),
-                   tuple(config.train_qualities))
+  selection = Selection(config.data_root, config.dataset, (*real, *config.train_methods),
+                        tuple(config.train_qualities))
+  if config.map_supervision:
+    check_masks(selection)
+  return selection
+
+
+def check_masks(selection, split="train"):
+  """ValueError naming the dataset and the fake shards of `selection`'s `split` whose
+  records carry no manipulation mask (map supervision, Table VI, needs them: without
+  them the map loss skips every fake row and only pushes the real rows' maps to zero,
+  which is not Dang et al.'s setting). Reads the first record of each fake shard."""
+  fakes = [s["path"] for s in selection.shards(split) if s["label"] == records.FAKE_LABEL]
+  missing = _shards_without_masks(os.path.join(selection.root, selection.dataset),
+                                  tuple(fakes))
+  if missing:
+    raise ValueError(
+        f"map_supervision needs the manipulation masks of the fake {split} records, but "
+        f"dataset {selection.dataset!r} at {selection.root} has none in {len(missing)} of "
+        f"its {len(fakes)} fake shards (e.g. {missing[0]}); preprocess FF++ with its "
+        "masks (dfadv-preprocess, README 'Data') or drop --map_supervision.")
+
+
+@functools.lru_cache(maxsize=None)
+def _shards_without_masks(folder, paths):
+  missing = []
+  for path in paths:
+    for record in tf.data.TFRecordDataset(os.path.join(folder, path)).take(1):
+      if not records.parse_example(record)["mask"].numpy():
+        missing.append(path)
+  return missing
 
 
 def load(config, selection, split, **kwargs):
@@ -148,31 +181,48 @@ def validation_steps(config):
 
 
 def test_grids(config):
-  """{grid name: {set name: Selection}}.
+  """{grid name: {set name: Selection}}, the test sets of the paper's tables.
 
-  cross_method: every test method (with the real videos) at the first training quality
-  (Table I); cross_quality: the first training method at every test quality (Table II);
-  one grid per extra test dataset (DFD, Celeb-DF: all its methods and qualities).
+  cross_method: every test method (with the real videos) at the training qualities
+  (Table I; Table VI's qualities all together), then every extra test dataset whole
+  (DFD, Celeb-DF), so that the row's Avg covers them as the paper's does.
+  cross_quality: the training methods at every test quality (Table II).
+  pooled, when the training selection has several methods or qualities (Tables III,
+  VI): its methods and qualities together, named after the dataset ("FF++") when they
+  are all of its test split; the extra datasets are then in this grid (Table VI's
+  FF++, DFD, Celeb-DF) instead of cross_method, so that each is evaluated once.
+  Extra datasets in `config.auc_only_datasets` report no ACC (DFD).
   """
   real = real_methods(config)
-  quality, method = config.train_qualities[0], config.train_methods[0]
+  methods, qualities = tuple(config.train_methods), tuple(config.train_qualities)
+
+  def selection(fakes, at):
+    return Selection(config.data_root, config.dataset, (*real, *fakes), tuple(at))
+
+  extra = {grid_lib.dataset_name(dataset): Selection(
+      config.data_root, dataset, report_acc=dataset not in config.auc_only_datasets)
+           for dataset in config.extra_test_datasets}
   grids = {
-      "cross_method": {
-          grid_lib.set_name(m, quality): Selection(config.data_root, config.dataset,
-                                                   (*real, m), (quality,))
-          for m in config.test_methods},
-      "cross_quality": {
-          grid_lib.set_name(method, q): Selection(config.data_root, config.dataset,
-                                                  (*real, method), (q,))
-          for q in config.test_qualities},
+      "cross_method": {grid_lib.set_name(m, qualities): selection((m,), qualities)
+                       for m in config.test_methods},
+      "cross_quality": {grid_lib.set_name(methods, q): selection(methods, (q,))
+                        for q in config.test_qualities},
   }
-  for dataset in config.extra_test_datasets:
-    grids[dataset] = {dataset: Selection(config.data_root, dataset)}
+  if len(methods) == 1 and len(qualities) == 1:
+    grids["cross_method"].update(extra)
+  else:
+    test = Selection(config.data_root, config.dataset).shards("test")
+    everything = ({s["method"] for s in test} - set(real) <= set(methods)
+                  and {s["quality"] for s in test} <= set(qualities))
+    name = (grid_lib.dataset_name(config.dataset) if everything
+            else grid_lib.set_name(methods, qualities))
+    grids["pooled"] = {name: selection(methods, qualities), **extra}
   return grids
 
 
 def grid_datasets(config, sets, split="test"):
-  """{set name: dataset of metadata dicts} for one grid of `test_grids` (TSN: one clip
-  per video, so its frame-level metrics are video level)."""
-  return {name: load(config, selection, split, shuffle=False, with_metadata=True)
+  """{set name: `grid_lib.TestSet`} of metadata-dict datasets for one grid of
+  `test_grids` (TSN: one clip per video, so its frame-level metrics are video level)."""
+  return {name: grid_lib.TestSet(load(config, selection, split, shuffle=False,
+                                      with_metadata=True), selection.report_acc)
           for name, selection in sets.items()}
