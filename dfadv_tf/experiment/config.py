@@ -72,11 +72,20 @@ class _Fields:
                                     "ACC (\u2013), as the paper does for DFD (its real "
                                     "and fake videos are very unbalanced); results.json "
                                     "keeps the value.")
+  train_frames_per_video: int = _field(0, "Which training records an epoch draws: 0, "
+                                       "every record once per pass; k >= 1, k random "
+                                       "frames of every video per pass, drawn anew each "
+                                       "pass (the reference: 1, a random frame of a "
+                                       "video per sample, real videos repeated to "
+                                       "balance the classes).")
   batch_size: int = _field(32, "Global batch size (real and fake drawn 50/50).")
   epochs: int = _field(120, "Epochs.")
   steps_per_epoch: int = _field(0, "Batches per epoch; 0 = one pass over the balanced "
-                                "train split.")
-  val_steps: int = _field(0, "Validation batches per epoch; 0 = the whole validation split.")
+                                "train split (with train_frames_per_video k: k frames "
+                                "of each video of the larger class).")
+  val_steps: int = _field(0, "Validation batches per epoch; 0 = the whole class-balanced "
+                          "validation split (each class as many records as the larger, "
+                          "the smaller repeated).")
   learning_rate: float = _field(5e-4, "Detector learning rate (RAdam).")
   generator_learning_rate: float = _field(2e-3, "Generator learning rate (RAdam).")
   weight_decay: float = _field(5e-4, "Weight decay of every optimizer (RAdam).")
@@ -130,7 +139,8 @@ class _Fields:
     for name in ("image_size", "batch_size", "epochs", "g_steps", "generator_width",
                  "generator_blocks", "image_every_epochs"):
       checks.integer(getattr(self, name), name)
-    for name in ("tsn_segments", "steps_per_epoch", "val_steps", "decay_epochs"):
+    for name in ("tsn_segments", "steps_per_epoch", "val_steps", "decay_epochs",
+                 "train_frames_per_video"):
       checks.integer(getattr(self, name), name, minimum=0)
     checks.odd_integer(self.kernel_size, "kernel_size")
     checks.nonnegative(self.generator_min_inv_var, "generator_min_inv_var")

@@ -96,6 +96,7 @@ def load(config, selection, split, **kwargs):
   if config.tsn_segments:
     kwargs.pop("augment", None)  # clips are not augmented
     kwargs.pop("with_mask", None)
+    kwargs.pop("frames_per_video", None)  # a clip takes frames of every segment
     return records.load_clips(*args, segments=config.tsn_segments, **kwargs)
   return records.load_split(*args, **kwargs)
 
@@ -135,17 +136,37 @@ def train_dataset(config, initial_epoch=0, steps=None):
     tf.random.set_seed(config.seed + 1)
     return load(config, selection, "train", shuffle=True, balance="oversample",
                 augment=augment, seed=config.seed * 100_003 + epoch, repeat=True,
-                drop_remainder=True, with_mask=config.map_supervision).take(steps)
+                drop_remainder=True, with_mask=config.map_supervision,
+                frames_per_video=config.train_frames_per_video or None).take(steps)
 
   epochs = tf.data.Dataset.range(initial_epoch, config.epochs)
   return distributed(epochs.flat_map(epoch_batches), config.deterministic)
 
 
+def class_selections(selection, real):
+  """(real, fake) halves of `selection`: its `real` methods, and the others."""
+  return tuple(dataclasses.replace(selection, methods=tuple(
+      m for m in selection.methods if (m in real) == is_real)) for is_real in (True, False))
+
+
 def validation_dataset(config):
-  """The validation split of the training selection (model selection only); whole
-  batches only under TPUStrategy (static shapes)."""
-  return distributed(load(config, training_selection(config), "val", shuffle=False,
-                          drop_remainder=config.strategy == "tpu"), config.deterministic)
+  """The validation split of the training selection (model selection only), class-
+  balanced: the real and the fake records alternate, each class as many as the larger
+  (the smaller class repeated from its start), so that the accuracy is the mean of the
+  two classes' accuracies, not a reward for calling everything "fake" (Tables III, VI:
+  140 real against 560 fake validation videos). Whole batches only under TPUStrategy
+  (static shapes)."""
+  halves = class_selections(training_selection(config), real_methods(config))
+  size = max(label_counts(config, "val"))
+  streams = []
+  for half in halves:
+    stream = load(config, half, "val", shuffle=False).unbatch()
+    streams.append(stream.repeat().take(size))
+  both = tf.data.Dataset.zip(*streams).flat_map(
+      lambda real, fake: tf.data.Dataset.from_tensors(real).concatenate(
+          tf.data.Dataset.from_tensors(fake)))
+  batches = both.batch(config.batch_size, drop_remainder=config.strategy == "tpu")
+  return distributed(batches.prefetch(tf.data.AUTOTUNE), config.deterministic)
 
 
 def validation_batch(config, count=8):
@@ -157,27 +178,33 @@ def validation_batch(config, count=8):
       balance="oversample", seed=config.seed)))
 
 
-def label_counts(config, split):
-  """[real, fake] records (videos for a TSN: one clip each) of the training selection."""
-  count = "videos" if config.tsn_segments else "records"
+def label_counts(config, split, frames_per_video=None):
+  """[real, fake] records (videos for a TSN: one clip each) of the training selection;
+  with `frames_per_video` k, those of one pass of `load_split(frames_per_video=k)`."""
   shards = training_selection(config).shards(split)
-  return [sum(s[count] for s in shards if s["label"] == label)
-          for label in (records.REAL_LABEL, records.FAKE_LABEL)]
+  groups = [[s for s in shards if s["label"] == label]
+            for label in (records.REAL_LABEL, records.FAKE_LABEL)]
+  if config.tsn_segments:
+    return [sum(s["videos"] for s in group) for group in groups]
+  return [records.pass_size(group, frames_per_video) for group in groups]
 
 
 def steps_per_epoch(config):
   """`config.steps_per_epoch`, or one pass over the balanced train split: 2 x the
-  larger class / batch size (what `balance="oversample"` yields)."""
+  larger class / batch size (what `balance="oversample"` yields; with
+  `train_frames_per_video` k, k frames of each video of the larger class)."""
   if config.steps_per_epoch:
     return config.steps_per_epoch
-  return max(1, 2 * max(label_counts(config, "train")) // config.batch_size)
+  counts = label_counts(config, "train", config.train_frames_per_video or None)
+  return max(1, 2 * max(counts) // config.batch_size)
 
 
 def validation_steps(config):
-  """`config.val_steps`, or the batches of one pass over the validation split."""
+  """`config.val_steps`, or the batches of one pass over the class-balanced validation
+  split (`validation_dataset`: 2 x the larger class)."""
   if config.val_steps:
     return config.val_steps
-  return max(1, -(-sum(label_counts(config, "val")) // config.batch_size))
+  return max(1, -(-2 * max(label_counts(config, "val")) // config.batch_size))
 
 
 def test_grids(config):

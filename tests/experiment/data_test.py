@@ -31,6 +31,28 @@ class DataTest(utils.ExperimentTestCase):
     self.assertAllEqual(np.stack(whole[2:]), np.stack(resumed))
     self.assertNotAllClose(whole[0], whole[2])
 
+  def test_validation_is_class_balanced(self):
+    # Every fake method against the one real method: 4 fake records for each real one.
+    config = self.config(train_methods=("Deepfakes", "Face2Face", "FaceSwap",
+                                        "NeuralTextures"), batch_size=6, val_steps=0)
+    real, fake = data.label_counts(config, "val")
+    self.assertEqual(fake, 4 * real)
+    labels = np.concatenate([y.numpy() for _, y in data.validation_dataset(config)])
+    self.assertLen(labels, 2 * fake)
+    self.assertEqual(labels.sum(), fake)
+    self.assertAllEqual(labels[:4], [0, 1, 0, 1])
+    self.assertEqual(data.validation_steps(config), -(-2 * fake // 6))
+
+  def test_frames_per_video_epoch(self):
+    config = self.config(steps_per_epoch=0, batch_size=4)
+    records_ = data.label_counts(config, "train")
+    videos = data.label_counts(config, "train", frames_per_video=1)
+    self.assertEqual(records_, [2 * n for n in videos])  # the tiny benchmark: 2 frames
+    per_video = self.config(steps_per_epoch=0, batch_size=4, train_frames_per_video=1)
+    self.assertEqual(data.steps_per_epoch(per_video), 2 * max(videos) // 4)
+    batches = data.train_dataset(self.config(train_frames_per_video=1, epochs=1))
+    self.assertLen(list(batches), 2)
+
   def test_map_supervision_needs_masks(self):
     self.assertEqual(data.training_selection(self.config(map_supervision=True)).methods,
                      ("youtube", "FaceSwap"))  # the benchmark's fakes have masks
