@@ -426,8 +426,11 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
       shard = _records_of_shard(path, n, on_error, skip_counter)
       return shard if draw is None else _draw_frames(shard, frames_per_video, draw)
 
+    # Drawing per video, a shard gives a video's k frames in a row: more shards open
+    # (each holds k records) mix more videos into the shuffle buffer.
     records = files.interleave(
-        shard_records, cycle_length=min(len(paths), 8), block_length=1,
+        shard_records, cycle_length=min(len(paths), 8 if frames_per_video is None else 64),
+        block_length=1,
         deterministic=True, num_parallel_calls=tf.data.AUTOTUNE)
     if shuffle:
       records = records.shuffle(shuffle_buffer, seed=stream_seed)

@@ -121,13 +121,19 @@ def train_dataset(config, initial_epoch=0, steps=None):
 
   Each epoch's batches are a function of (seed, epoch) alone (a pipeline seeded with
   both), so a run resumed at an epoch (BackupAndRestore) sees the batches of an
-  uninterrupted run. Random augmentations draw from the layer's own generator and are
-  not replayed.
+  uninterrupted run. Augmentation: `config.base_augment`, then `config.augment`;
+  random augmentations draw from the layer's own generator and are not replayed.
   """
   steps = steps or steps_per_epoch(config)
   selection = training_selection(config)
-  layer = get_augmentation(config.augment, seed=config.seed)
-  augment = None if layer is None else (lambda images: layer(images, training=True))
+  layers = [layer for layer in (get_augmentation(config.base_augment, seed=config.seed),
+                                get_augmentation(config.augment, seed=config.seed + 1))
+            if layer is not None]
+
+  def augment(images):  # --base_augment, then --augment
+    for layer in layers:
+      images = layer(images, training=True)
+    return images
 
   @tf.autograph.experimental.do_not_convert
   def epoch_batches(epoch):
@@ -135,7 +141,8 @@ def train_dataset(config, initial_epoch=0, steps=None):
     # tf.data would compare the epoch's tensor op seeds in Python.
     tf.random.set_seed(config.seed + 1)
     return load(config, selection, "train", shuffle=True, balance="oversample",
-                augment=augment, seed=config.seed * 100_003 + epoch, repeat=True,
+                augment=augment if layers else None,
+                seed=config.seed * 100_003 + epoch, repeat=True,
                 drop_remainder=True, with_mask=config.map_supervision,
                 frames_per_video=config.train_frames_per_video or None).take(steps)
 
