@@ -14,7 +14,7 @@ from dfadv_tf.attacks import registry
 
 
 def fgsm(model, images, labels, eps, loss_fn=None, clip=(-1.0, 1.0), training=False,
-         num_classes=2):
+         num_classes=2, loss_reduction="class_mean"):
   """Fast gradient sign method, Eq. 1: x + eps * sign(grad_x L(x, y)), then clipped.
 
   Args:
@@ -22,31 +22,36 @@ def fgsm(model, images, labels, eps, loss_fn=None, clip=(-1.0, 1.0), training=Fa
     images: (B, H, W, C) float in [-1, 1].
     labels: (B,) int, 0 = real, 1 = fake.
     eps: L-inf step (>= 0) in the images' [-1, 1] units.
-    loss_fn: `loss_fn(labels, logits) -> scalar`; default batch-mean sparse softmax
-      cross-entropy from logits, in float32.
+    loss_fn: `loss_fn(labels, logits) -> (B,)` per-example losses; default sparse
+      softmax cross-entropy from logits, in float32.
     clip: (low, high) range of the result, or None for no clipping.
     training: passed to `model` (BatchNorm in training or inference mode).
     num_classes: logits expected from `model`; None accepts any K >= 2.
+    loss_reduction: how the per-example losses are summed (`common.reduce_losses`);
+      the sign step makes the example the same under each.
   Returns:
     Adversarial images, shape and dtype of `images`, without gradient.
   """
   common.check_nonnegative(eps, "eps")
   clip = common.check_clip(clip)
   images, labels = common.check_batch(images, labels)
-  _, grad = common.input_gradient(model, images, labels, loss_fn, training, num_classes)
+  _, grad = common.input_gradient(model, images, labels, loss_fn, training, num_classes,
+                                  loss_reduction)
   adv = tf.cast(images, tf.float32) + tf.cast(eps, tf.float32) * tf.sign(grad)
   return tf.stop_gradient(tf.cast(common.clip_images(adv, clip), images.dtype))
 
 
 def pgd(model, images, labels, eps, step_size, steps, random_start=False,
-        clip=(-1.0, 1.0), loss_fn=None, training=False, seed=None, num_classes=2):
+        clip=(-1.0, 1.0), loss_fn=None, training=False, seed=None, num_classes=2,
+        loss_reduction="class_mean"):
   """Projected gradient descent in the L-inf ball (I-FGSM without random start).
 
   Each of `steps` steps: x <- clip(proj_eps(x + step_size * sign(grad_x L(x, y)))),
   where proj_eps clips x - images to [-eps, eps] and clip to the `clip` range.
 
   Args:
-    model, images, labels, loss_fn, clip, training, num_classes: as in `fgsm`.
+    model, images, labels, loss_fn, clip, training, num_classes, loss_reduction: as in
+      `fgsm`.
     eps: L-inf radius (>= 0) around `images`, [-1, 1] units.
     step_size: per-step size (>= 0), [-1, 1] units.
     steps: number of steps, Python int >= 1.
@@ -69,7 +74,7 @@ def pgd(model, images, labels, eps, step_size, steps, random_start=False,
     adv = common.clip_images(x0 + _uniform(tf.shape(x0), eps, seed), clip)
   for _ in range(steps):
     _, grad = common.input_gradient(model, tf.cast(adv, images.dtype), labels, loss_fn,
-                                    training, num_classes)
+                                    training, num_classes, loss_reduction)
     adv = adv + step_size * tf.sign(grad)
     adv = common.clip_images(x0 + tf.clip_by_value(adv - x0, -eps, eps), clip)
   return tf.stop_gradient(tf.cast(adv, images.dtype))
@@ -89,11 +94,11 @@ def _uniform(shape, bound, seed):
                    "(2/255 = one grey level; the reference's 1/255 is half a grey level)"),
 ))
 def fgsm_adversary(model, images, labels, *, eps, seed=None, training=False,
-                   num_classes=2):
+                   num_classes=2, loss_reduction="class_mean"):
   """FGSM, Eq. 1 (Grad-AAT)."""
   del seed
   return registry.Adversarial(fgsm(model, images, labels, eps, training=training,
-                                   num_classes=num_classes))
+                                   num_classes=num_classes, loss_reduction=loss_reduction))
 
 
 @registry.register("pgd", mode="grad_pgd", paper_name="Grad-AAT (PGD)", params=(
@@ -104,8 +109,8 @@ def fgsm_adversary(model, images, labels, *, eps, seed=None, training=False,
     registry.Param("random_start", False, "PGD: start at a uniform point of the eps ball"),
 ))
 def pgd_adversary(model, images, labels, *, eps, step_size, steps, random_start, seed=None,
-                  training=False, num_classes=2):
+                  training=False, num_classes=2, loss_reduction="class_mean"):
   """PGD / iterative FGSM (App. C, Table XIV)."""
   return registry.Adversarial(pgd(model, images, labels, eps, step_size, steps,
                                   random_start=random_start, training=training, seed=seed,
-                                  num_classes=num_classes))
+                                  num_classes=num_classes, loss_reduction=loss_reduction))

@@ -11,9 +11,13 @@ the variable named by `param`, turned into the blur's inverse variance 1/sigma^2
     "inv_sigma": inv_var = v^2          (the paper's "we optimise 1/sigma")
     "sigma":     inv_var = 1 / v^2      (Eq. 6 as written; sigma floored at SIGMA_MIN)
 
-Reference defaults (REFERENCE_NOTES.md): `v` starts as ones L2-normalised per sample to
-100 (`init="l2"`), one step with eps = 10 of the batch-mean cross-entropy, then each
-sample's map is rescaled to its starting L2 norm (`renormalize`) and clamped at >= 0.
+Reference defaults (docs/reference.md): `v` starts as ones L2-normalised per sample to
+100 (`init="l2"`), one step with eps = 10 of the cross-entropy averaged over each class
+half of the batch separately (`loss_reduction="class_mean"`: the reference steps on its
+B/2 real and B/2 fake images apart), then each sample's map is rescaled to its starting
+L2 norm (`renormalize`) and clamped at >= 0. The step is not signed, so its size
+depends on the reduction: "sum" (each image's own loss, Eq. 6 per image) makes an
+image's map independent of its batch, which `dfadv-attack` uses.
 Sec. IV-C (blur as an attack) starts instead from sigma = 1 everywhere:
 `init="constant", init_value=1.0, param="sigma"`.
 """
@@ -54,7 +58,8 @@ def _sample_norms(value):
 
 def blur_attack(model, images, labels, eps=10.0, steps=1, kernel_size=9, channels=3,
                 param="inv_var", init="l2", init_value=100.0, renormalize=True,
-                training=False, loss_fn=None, num_classes=2, blur_method="rings"):
+                training=False, loss_fn=None, num_classes=2, blur_method="rings",
+                loss_reduction="class_mean"):
   """Gradient BAT, Eq. 6: adversarially blurred images and their inverse-variance map.
 
   Args:
@@ -71,15 +76,19 @@ def blur_attack(model, images, labels, eps=10.0, steps=1, kernel_size=9, channel
     init_value: see `init` (> 0 for param="sigma").
     renormalize: after each step rescale each sample's map to its starting L2 norm.
     training: passed to `model`.
-    loss_fn: `loss_fn(labels, logits) -> scalar`; default batch-mean cross-entropy.
+    loss_fn: `loss_fn(labels, logits) -> (B,)` per-example losses; default
+      cross-entropy.
     num_classes: logits expected from `model`; None accepts any K >= 2.
     blur_method: `pixel_gaussian_blur` implementation, "rings" or "patches".
+    loss_reduction: "class_mean" (reference: each class half's mean), "sum" (each
+      image's own loss) or "mean" (`common.reduce_losses`).
   Returns:
     (adv_images, inv_var): blurred images, shape and dtype of `images`, and the final
     map as the blur's inverse variance (B, H, W, channels) float32 >= 0; no gradient.
   """
   common.check_nonnegative(eps, "eps")
   steps = common.check_steps(steps)
+  common.check_reduction(loss_reduction)
   images, labels = common.check_batch(images, labels)
   if param not in PARAMS:
     raise ValueError(f"param must be one of {PARAMS}, got {param!r}.")
@@ -102,7 +111,7 @@ def blur_attack(model, images, labels, eps=10.0, steps=1, kernel_size=9, channel
     with tf.GradientTape() as tape:
       tape.watch(value)
       loss = common.adversarial_loss(model, blurred(value), labels, loss_fn, training,
-                                     num_classes)
+                                     num_classes, loss_reduction)
     value = value + eps * tape.gradient(loss, value)
     if renormalize:
       value = value * start_norms / tf.maximum(_sample_norms(value), 1e-12)
@@ -114,7 +123,8 @@ def blur_attack(model, images, labels, eps=10.0, steps=1, kernel_size=9, channel
 @registry.register("bat", mode="grad_bat", paper_name="Grad-BAT", params=(
     registry.Param("eps", 10.0, "Gradient-BAT step on the map variable --bat_param (Eq. 6, "
                    "plain gradient, no sign), in that variable's units: 1/px^2 for "
-                   "inv_var (reference: 10), px for sigma (Sec. IV-C: 0.1)"),
+                   "inv_var (reference: 10, on the mean cross-entropy of each class "
+                   "half), px for sigma (Sec. IV-C: 0.1, on each image's own loss)"),
     registry.Param("steps", 1, "Gradient-BAT steps (App. C: 3 was the paper's best)"),
     registry.Param("kernel_size", 9, "Blur window k (odd; training 9, Sec. IV-C 5); "
                    "shared by every blur adversary", flag="kernel_size"),
@@ -131,11 +141,13 @@ def blur_attack(model, images, labels, eps=10.0, steps=1, kernel_size=9, channel
                    "after each step (reference)"),
 ))
 def bat_adversary(model, images, labels, *, eps, steps, kernel_size, channels, param, init,
-                  init_value, renormalize, seed=None, training=False, num_classes=2):
+                  init_value, renormalize, seed=None, training=False, num_classes=2,
+                  loss_reduction="class_mean"):
   """Gradient BAT, Eq. 6 (Grad-BAT); App. C multi-step."""
   del seed
   adv, inv_var = blur_attack(model, images, labels, eps=eps, steps=steps,
                              kernel_size=kernel_size, channels=channels, param=param,
                              init=init, init_value=init_value, renormalize=renormalize,
-                             training=training, num_classes=num_classes)
+                             training=training, num_classes=num_classes,
+                             loss_reduction=loss_reduction)
   return registry.Adversarial(adv, inv_var=inv_var)

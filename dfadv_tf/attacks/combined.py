@@ -12,7 +12,8 @@ from dfadv_tf.ops.blur import pixel_gaussian_blur
 
 
 def combined_attack(model, images, labels, inv_var, eps, kernel_size=9, clip=(-1.0, 1.0),
-                    loss_fn=None, training=False, num_classes=2):
+                    loss_fn=None, training=False, num_classes=2,
+                    loss_reduction="class_mean"):
   """Combined AT example (Fig. 3): FGSM on the images blurred with `inv_var`.
 
   Args:
@@ -23,7 +24,7 @@ def combined_attack(model, images, labels, inv_var, eps, kernel_size=9, clip=(-1
       generator's output; no gradient flows back to it.
     eps: FGSM step (>= 0), [-1, 1] units.
     kernel_size: odd blur window k.
-    clip, loss_fn, training, num_classes: as in `fgsm`.
+    clip, loss_fn, training, num_classes, loss_reduction: as in `fgsm`.
   Returns:
     x_adv2, shape and dtype of `images`, without gradient.
   """
@@ -31,4 +32,4 @@ def combined_attack(model, images, labels, inv_var, eps, kernel_size=9, clip=(-1
   images, labels = common.check_batch(images, labels)
   blurred = pixel_gaussian_blur(images, tf.stop_gradient(inv_var), kernel_size)
   return fgsm(model, blurred, labels, eps, loss_fn=loss_fn, clip=clip, training=training,
-              num_classes=num_classes)
+              num_classes=num_classes, loss_reduction=loss_reduction)

@@ -4,6 +4,12 @@ Conventions (DESIGN.md): images (B, H, W, C) float in [-1, 1]; labels (B,) int w
 0 = real, 1 = fake; the model maps images to (B, num_classes) logits (2 for a detector).
 Checks look only at static shapes and Python values, so they cost nothing inside
 `tf.function`.
+
+Every attack ascends `reduce_losses(per-example losses, labels, loss_reduction)`:
+"class_mean" (the default: training's Grad-BAT as the reference takes it, each class
+half's mean), "sum" (each image's own loss: `dfadv-attack`, where an image's adversarial
+example must not depend on its batch) or "mean". The sign steps of FGSM, PGD and SAT give
+the same example under all three; the unsigned Grad-BAT step does not.
 """
 
 import numpy as np
@@ -70,29 +76,86 @@ def check_logits(logits, num_classes):
     raise ValueError(f"model output must be {expected}, got shape {shape}.")
 
 
+LOSS_REDUCTIONS = ("class_mean", "sum", "mean")
+
+
+def check_reduction(loss_reduction):
+  """Returns `loss_reduction`; ValueError unless it is one of LOSS_REDUCTIONS."""
+  return checks.one_of(loss_reduction, LOSS_REDUCTIONS, "loss_reduction")
+
+
+def cross_entropy(labels, logits):
+  """Per-example sparse softmax cross-entropy (B,) from logits, computed in float32."""
+  return tf.nn.sparse_softmax_cross_entropy_with_logits(
+      labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
+
+
 def mean_cross_entropy(labels, logits):
   """Batch-mean sparse softmax cross-entropy from logits, computed in float32."""
-  losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
-      labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
-  return tf.reduce_mean(losses)
+  return tf.reduce_mean(cross_entropy(labels, logits))
 
 
-def adversarial_loss(model, images, labels, loss_fn=None, training=False,
-                     num_classes=2):
-  """loss_fn(labels, model(images)) as a float32 scalar; default `mean_cross_entropy`."""
+def _global_labels(labels):
+  """The labels of the global batch: this replica's, gathered over the replicas of a
+  `tf.distribute` step (this replica's alone outside one)."""
+  context = tf.distribute.get_replica_context()
+  if context is None or context.num_replicas_in_sync == 1:
+    return labels
+  return context.all_gather(labels, axis=0)
+
+
+def reduce_losses(losses, labels, loss_reduction="class_mean"):
+  """Per-example losses (B,) -> the scalar whose input gradient the attacks follow.
+
+  "sum": the sum of the examples' losses, so each image's gradient is that of its own
+    loss (Eq. 1 and 6 per image): an image's adversarial example does not depend on the
+    other images of its batch (`dfadv-attack`).
+  "mean": the mean over the global batch (gradients 1/B of the per-image ones).
+  "class_mean": the sum over the classes of each class's mean, i.e. every image's loss
+    divided by the number of images of its class in the global batch: the reference's
+    Grad-BAT step, taken on the real half and on the fake half of a batch separately,
+    mean cross-entropy over B/2 each (docs/reference.md). A one-class batch is its mean.
+  "Global batch": the batch of one `tf.distribute` step, summed over its replicas, so
+  N replicas take the steps of one device.
+  """
+  check_reduction(loss_reduction)
+  losses = tf.cast(losses, tf.float32)
+  if losses.shape.rank != 1:
+    raise ValueError(f"loss_fn must return per-example losses of shape (B,), got shape "
+                     f"{losses.shape}.")
+  if loss_reduction == "sum":
+    return tf.reduce_sum(losses)
+  everyone = _global_labels(labels)
+  if loss_reduction == "mean":
+    return tf.reduce_sum(losses) / tf.cast(tf.size(everyone), tf.float32)
+  same = tf.equal(tf.reshape(labels, [-1, 1]), tf.reshape(everyone, [1, -1]))
+  class_sizes = tf.reduce_sum(tf.cast(same, tf.float32), axis=1)
+  return tf.reduce_sum(losses / class_sizes)
+
+
+def example_losses(model, images, labels, loss_fn=None, training=False, num_classes=2):
+  """loss_fn(labels, model(images)) per example, (B,) float32; default `cross_entropy`."""
   logits = model(images, training=training)
   check_logits(logits, num_classes)
-  loss_fn = mean_cross_entropy if loss_fn is None else loss_fn
+  loss_fn = cross_entropy if loss_fn is None else loss_fn
   return tf.cast(loss_fn(labels, logits), tf.float32)
 
 
-def input_gradient(model, images, labels, loss_fn=None, training=False, num_classes=2):
+def adversarial_loss(model, images, labels, loss_fn=None, training=False,
+                     num_classes=2, loss_reduction="class_mean"):
+  """`example_losses` reduced by `reduce_losses(loss_reduction)`: a float32 scalar."""
+  return reduce_losses(example_losses(model, images, labels, loss_fn, training,
+                                      num_classes), labels, loss_reduction)
+
+
+def input_gradient(model, images, labels, loss_fn=None, training=False, num_classes=2,
+                   loss_reduction="class_mean"):
   """(loss, d loss / d images): the adversarial loss and its gradient, both float32."""
   x = tf.cast(images, tf.float32)
   with tf.GradientTape() as tape:
     tape.watch(x)
     loss = adversarial_loss(model, tf.cast(x, images.dtype), labels, loss_fn, training,
-                            num_classes)
+                            num_classes, loss_reduction)
   return loss, tape.gradient(loss, x)
 
 

@@ -9,11 +9,15 @@ in the paper's tables.
 Every registered function has one signature and one return shape:
 
     adversary.attack(model, images, labels, *, seed=None, training=False,
-                     num_classes=2, **params) -> Adversarial(images, inv_var, flow)
+                     num_classes=2, loss_reduction="class_mean", **params)
+        -> Adversarial(images, inv_var, flow)
 
 with images (B, H, W, C) float in [-1, 1], labels (B,) int (0 real, 1 fake for a
 detector), `params` the adversary's `Param`s (defaults below), `seed` None, an int or a
-`keras.random.SeedGenerator` (for adversaries that draw random numbers), and the result's
+`keras.random.SeedGenerator` (for adversaries that draw random numbers),
+`loss_reduction` how the per-example losses are summed (`common.reduce_losses`:
+"class_mean" in training, the reference's; "sum" in `crafters`, so that an image's
+adversarial example does not depend on its batch), and the result's
 `inv_var` (blur adversaries) and `flow` (spatial adversaries) None where the adversary
 has none. Everything runs inside `tf.function` and returns `tf.stop_gradient`-ed tensors.
 
@@ -168,8 +172,10 @@ def crafters(names, values=None, sweep=(), sweep_values=(), **call_kwargs):
   names: registered adversaries. values: {flag: value} of their parameters (a missing
   flag keeps its default). sweep: flags whose value each of `sweep_values` replaces, in
   turn, for every adversary that has one of them (the others run once). call_kwargs go
-  to every call (e.g. num_classes=None for ImageNet models).
+  to every call (e.g. num_classes=None for ImageNet models); `loss_reduction` defaults
+  to "sum": each image is attacked with its own loss, whatever else shares its batch.
   """
+  call_kwargs.setdefault("loss_reduction", "sum")
   values = dict(values or {})
   sweep = tuple(sweep)
   known = {param.flag for name in names for param in get(name).params}

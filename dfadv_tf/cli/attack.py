@@ -82,8 +82,10 @@ def main(argv):
     raise ValueError(f"--attacks: unknown {unknown}; expected names from "
                      f"{sorted(attacks.ADVERSARIES)}.")
   values = {param.flag: FLAGS[param.flag].value for param in attacks.registry.all_params()}
+  # Each image is attacked with its own loss ("sum"): its adversarial example does not
+  # depend on --batch_size or on the other images of its batch.
   crafts = attacks.registry.crafters(FLAGS.attacks, values, FLAGS.sweep, FLAGS.sweep_values,
-                                     num_classes=None)
+                                     num_classes=None, loss_reduction="sum")
   models = [load_model(spec, FLAGS.weights, not FLAGS.unsafe_load) for spec in FLAGS.models]
   names = [m.name for m in models]
   if len(set(names)) != len(names):

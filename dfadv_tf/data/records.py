@@ -310,6 +310,40 @@ def _records_of_shard(path, expected, on_error, skip_counter):
   return records.filter(lambda record, is_record: is_record).map(lambda r, _: r)
 
 
+_VIDEO_ID = {"video_id": FEATURES["video_id"]}
+
+
+def _draw_frames(records, frames_per_video, seed):
+  """`frames_per_video` random records of every video of one shard's `records` (all of
+  a video with fewer), drawn with a reservoir over each video's consecutive records
+  (a shard holds a video's frames together: `ShardedWriter`'s users write them so).
+  `seed`: int64 scalar of this draw; memory: `frames_per_video` records."""
+  k = frames_per_video
+  ids = records.map(lambda r: (r, tf.io.parse_single_example(r, _VIDEO_ID)["video_id"],
+                               False))
+  ids = ids.concatenate(tf.data.Dataset.from_tensors((tf.constant(b""), tf.constant(""),
+                                                      True)))  # flushes the last video
+  slots = tf.range(k, dtype=tf.int64)
+
+  def step(state, element):
+    current, reservoir, count, position = state
+    record, video, is_end = element
+    new = tf.logical_or(tf.not_equal(video, current), is_end)
+    emitted = (reservoir, tf.logical_and(new, slots < tf.minimum(count, k)))
+    count = tf.where(new, tf.constant(1, tf.int64), count + 1)
+    draw = tf.random.stateless_uniform([], tf.stack([seed, position]), 0, 2**62,
+                                       dtype=tf.int64) % count
+    slot = tf.where(count <= k, count - 1, draw)  # reservoir sampling: keep w.p. k/count
+    base = tf.where(new, tf.fill([k], ""), reservoir)
+    reservoir = tf.where(tf.equal(slots, slot), record, base)
+    return (video, reservoir, count, position + 1), emitted
+
+  start = (tf.constant(""), tf.fill([k], ""), tf.constant(0, tf.int64),
+           tf.constant(0, tf.int64))
+  drawn = ids.scan(start, step).unbatch()
+  return drawn.filter(lambda record, keep: keep).map(lambda record, keep: record)
+
+
 def _decode_mask(features, image_size):
   """The record's mask (image_size, image_size, 1) float32 in [0, 1]: decoded and resized
   when present, zeros for a real record without one, -1 everywhere for a fake record
@@ -330,8 +364,9 @@ def _decode(features, image_size, with_mask=False):
   (and its mask, `_decode_mask`, with `with_mask`)."""
   out = {"image": image_lib.decode(features["image"], image_size),
          "label": tf.cast(features["label"], tf.int32),
-         "video_id": features["video_id"], "method": features["method"],
-         "quality": features["quality"], "frame_index": features["frame_index"]}
+         "video_id": features["video_id"], "dataset": features["dataset"],
+         "method": features["method"], "quality": features["quality"],
+         "frame_index": features["frame_index"]}
   if with_mask:
     out["mask"] = _decode_mask(features, image_size)
   return out
@@ -340,7 +375,8 @@ def _decode(features, image_size, with_mask=False):
 def load_split(root, dataset, methods=None, qualities=None, split="train", image_size=256,
                batch_size=32, shuffle=True, balance=None, augment=None, seed=None,
                repeat=False, with_metadata=False, drop_remainder=False, on_error="raise",
-               shuffle_buffer=1024, skip_counter=None, with_mask=False):
+               shuffle_buffer=1024, skip_counter=None, with_mask=False,
+               frames_per_video=None):
   """Streams one split of a dataset written by `ShardedWriter` as a `tf.data.Dataset`.
 
   Shards are interleaved (8 open at a time) and records shuffled in a bounded buffer, so
@@ -361,8 +397,8 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
       [-1, 1] (traced into the pipeline: use TF ops; it must keep the shape and range).
     seed: int for a deterministic pipeline (same batches for the same seed), or None.
     repeat: repeat forever.
-    with_metadata: yield dicts {"image", "label", "video_id", "method", "quality",
-      "frame_index"} (for video-level evaluation) instead of (images, labels).
+    with_metadata: yield dicts {"image", "label", "video_id", "dataset", "method",
+      "quality", "frame_index"} (for video-level evaluation) instead of (images, labels).
     drop_remainder: drop the last incomplete batch.
     on_error: "raise" (a corrupted shard raises InvalidArgumentError naming the file) or
       "skip" (its unreadable records are dropped, counted in `skip_counter`, and a
@@ -373,6 +409,14 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
       `with_metadata`), masks (B, image_size, image_size, 1) float32 in [0, 1]: the
       record's mask, zeros for real records without one, -1 for fake records without
       one (for map supervision, `AttentionXception`).
+    frames_per_video: which records a stream draws. None: every record of its shards
+      in each pass. An int k >= 1: each pass draws k random frames of every video (all
+      of a video with fewer), a new draw every pass, so every video counts the same
+      whatever its number of frames and a stream that `repeat` or `balance` runs again
+      draws other frames; k = 1 is the reference's draw, a random frame of a video per
+      sample (its minority class repeated by `balance="oversample"`). A pass still reads
+      every record (TFRecords are sequential) to decode k per video. Needs each video's
+      records consecutive in its shard.
   Returns:
     A dataset of (images float32 (B, image_size, image_size, 3) in [-1, 1], labels
     int32 (B,)), or of dicts with `with_metadata` / `with_mask`.
@@ -389,18 +433,30 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
                      f"methods={methods}, qualities={qualities}")
   if on_error == "skip" and skip_counter is None:
     skip_counter = SkipCounter()
+  if frames_per_video is not None:
+    frames_per_video = checks.integer(frames_per_video, "frames_per_video")
   folder = os.path.join(root, dataset)
 
   def stream(group, stream_seed):
     paths = [os.path.join(folder, s["path"]) for s in group]
     files = tf.data.Dataset.from_tensor_slices(
         (paths, np.array([s["records"] for s in group], np.int64)))
+    if frames_per_video is not None:  # one seed per shard and pass
+      draws = tf.data.Dataset.random(seed=stream_seed, rerandomize_each_iteration=True)
+      files = tf.data.Dataset.zip(files, draws).map(lambda f, draw: (*f, draw))
     if shuffle:
       files = files.shuffle(len(paths), seed=stream_seed)
+
+    def shard_records(path, n, draw=None):
+      shard = _records_of_shard(path, n, on_error, skip_counter)
+      return shard if draw is None else _draw_frames(shard, frames_per_video, draw)
+
+    # Drawing per video, a shard gives a video's k frames in a row: more shards open
+    # (each holds k records) mix more videos into the shuffle buffer.
     records = files.interleave(
-        lambda path, n: _records_of_shard(path, n, on_error, skip_counter),
-        cycle_length=min(len(paths), 8), block_length=1, deterministic=True,
-        num_parallel_calls=tf.data.AUTOTUNE)
+        shard_records, cycle_length=min(len(paths), 8 if frames_per_video is None else 64),
+        block_length=1,
+        deterministic=True, num_parallel_calls=tf.data.AUTOTUNE)
     if shuffle:
       records = records.shuffle(shuffle_buffer, seed=stream_seed)
     return records
@@ -417,7 +473,7 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
                for label in (REAL_LABEL, FAKE_LABEL)]
     records = tf.data.Dataset.sample_from_datasets(streams, [0.5, 0.5], seed=seed)
     if not repeat:
-      records = records.take(2 * max(sum(s["records"] for s in group)
+      records = records.take(2 * max(sum(_pass_size(s, frames_per_video) for s in group)
                                       for group in by_label.values()))
   else:
     records = stream(shards, seed)
@@ -435,6 +491,19 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
   elif not with_metadata:
     elements = elements.map(lambda e: (e["image"], e["label"]))
   return elements.prefetch(tf.data.AUTOTUNE)
+
+
+def _pass_size(shard, frames_per_video=None):
+  """Records that one pass over `shard` yields: all, or k per video (at most)."""
+  if frames_per_video is None:
+    return shard["records"]
+  return min(shard["records"], frames_per_video * shard["videos"])
+
+
+def pass_size(shards, frames_per_video=None):
+  """Records that one pass over the index entries `shards` yields in `load_split`
+  (`frames_per_video` as there; an upper bound when some videos have fewer frames)."""
+  return sum(_pass_size(s, frames_per_video) for s in shards)
 
 
 def _segment_indices(count, segments, random):
@@ -462,8 +531,8 @@ def load_clips(root, dataset, methods=None, qualities=None, split="train", image
 
   Returns:
     A dataset of (clips float32 (B, K, image_size, image_size, 3) in [-1, 1], labels
-    int32 (B,)), or with `with_metadata` dicts {"image", "label", "video_id", "method",
-    "quality"}.
+    int32 (B,)), or with `with_metadata` dicts {"image", "label", "video_id", "dataset",
+    "method", "quality"}.
   """
   segments = checks.integer(segments, "segments")
   if balance not in (None, "oversample"):
@@ -491,8 +560,8 @@ def load_clips(root, dataset, methods=None, qualities=None, split="train", image
     frames = tf.map_fn(lambda r: _decode(parse_example(r), image_size)["image"], picked,
                        fn_output_signature=tf.TensorSpec((image_size, image_size, 3)))
     return {"image": frames, "label": tf.cast(features["label"][0], tf.int32),
-            "video_id": features["video_id"][0], "method": features["method"][0],
-            "quality": features["quality"][0]}
+            "video_id": features["video_id"][0], "dataset": features["dataset"][0],
+            "method": features["method"][0], "quality": features["quality"][0]}
 
   def stream(group, stream_seed):
     paths = tf.data.Dataset.from_tensor_slices(

@@ -52,6 +52,9 @@ class _Fields:
                              "tests (0: single frames).")
   map_supervision: bool = _field(False, "Train with the records' manipulation masks (L1 map "
                                  "loss of the stehouwer_xception detector).")
+  base_augment: str = _field("none", "Augmentation of every training image before "
+                             "--augment: reference (the reference code's pipeline, which "
+                             "trains all of the paper's rows) or none.", AUGMENTATIONS)
   augment: str = _field("none", "Traditional augmentation of the training images (App. E "
                         "values).", AUGMENTATIONS)
   data_root: str = _field("data", "Folder holding the datasets' TFRecords "
@@ -65,21 +68,47 @@ class _Fields:
                                "Fake methods of the cross-method grid (Table I).")
   test_qualities: tuple = _field(("raw", "c23", "c40"), "Qualities of the cross-quality "
                                  "grid (Table II).")
-  extra_test_datasets: tuple = _field((), "Other datasets tested whole, e.g. dfd,celebdf.")
+  extra_test_datasets: tuple = _field((), "Other datasets tested whole, e.g. dfd,celebdf; "
+                                      "their columns join the cross-method table (and "
+                                      "the pooled one), inside its Avg.")
+  auc_only_datasets: tuple = _field(("dfd",), "Extra test datasets whose tables show no "
+                                    "ACC (\u2013), as the paper does for DFD (its real "
+                                    "and fake videos are very unbalanced); results.json "
+                                    "keeps the value.")
+  train_frames_per_video: int = _field(0, "Which training records an epoch draws: 0, "
+                                       "every record once per pass; k >= 1, k random "
+                                       "frames of every video per pass, drawn anew each "
+                                       "pass (the reference: 1, a random frame of a "
+                                       "video per sample, real videos repeated to "
+                                       "balance the classes).")
   batch_size: int = _field(32, "Global batch size (real and fake drawn 50/50).")
   epochs: int = _field(120, "Epochs.")
   steps_per_epoch: int = _field(0, "Batches per epoch; 0 = one pass over the balanced "
-                                "train split.")
-  val_steps: int = _field(0, "Validation batches per epoch; 0 = the whole validation split.")
+                                "train split (with train_frames_per_video k: k frames "
+                                "of each video of the larger class).")
+  val_steps: int = _field(0, "Validation batches per epoch; 0 = the whole class-balanced "
+                          "validation split (each class as many records as the larger, "
+                          "the smaller repeated).")
   learning_rate: float = _field(5e-4, "Detector learning rate (RAdam).")
   generator_learning_rate: float = _field(2e-3, "Generator learning rate (RAdam).")
-  weight_decay: float = _field(5e-4, "L2 weight decay of every optimizer.")
+  weight_decay: float = _field(5e-4, "Weight decay of every optimizer (RAdam).")
+  decoupled_weight_decay: bool = _field(True, "Decay the weights apart from the gradient, "
+                                        "w -= lr * weight_decay * w (the reference's "
+                                        "RAdam); false: L2 added to the gradient "
+                                        "(torch.optim.RAdam's default).")
   decay_epochs: int = _field(10, "Multiply the learning rates by decay_factor every this "
                              "many epochs (0: constant).")
   decay_factor: float = _field(0.1, "Step-decay factor.")
   g_steps: int = _field(3, "Generator updates per detector update (generator modes).")
   generator_width: int = _field(64, "Channels of the generator's first layer (CycleGAN: 64).")
   generator_blocks: int = _field(3, "ResNet blocks of the generator (reference: 3).")
+  generator_min_inv_var: float = _field(1.0, "Lower clamp of the generators' inverse "
+                                        "variance 1/sigma^2, in 1/px^2 (reference: 1, so "
+                                        "sigma <= 1 px; App. D's kernel sizes need a lower "
+                                        "floor, e.g. 0.01: sigma <= 10 px).")
+  generator_max_inv_var: float = _field(1e12, "Upper clamp of the generators' inverse "
+                                        "variance, in 1/px^2 (reference: 1e12, the "
+                                        "identity).")
   kernel_size: int = _field(9, "Blur window k (odd) of every blur adversary: the "
                             "generators and gradient BAT (paper: 9).")
   mixed_precision: str = _field("float32", "Keras dtype policy: float32, mixed_float16 "
@@ -100,7 +129,7 @@ class _Fields:
 
   def __post_init__(self):
     for name in ("train_methods", "train_qualities", "test_methods", "test_qualities",
-                 "extra_test_datasets"):
+                 "extra_test_datasets", "auc_only_datasets"):
       value = getattr(self, name)
       setattr(self, name, tuple([value] if isinstance(value, str) else value))
     for field in dataclasses.fields(self):
@@ -113,9 +142,14 @@ class _Fields:
     for name in ("image_size", "batch_size", "epochs", "g_steps", "generator_width",
                  "generator_blocks", "image_every_epochs"):
       checks.integer(getattr(self, name), name)
-    for name in ("tsn_segments", "steps_per_epoch", "val_steps", "decay_epochs"):
+    for name in ("tsn_segments", "steps_per_epoch", "val_steps", "decay_epochs",
+                 "train_frames_per_video"):
       checks.integer(getattr(self, name), name, minimum=0)
     checks.odd_integer(self.kernel_size, "kernel_size")
+    checks.nonnegative(self.generator_min_inv_var, "generator_min_inv_var")
+    if not self.generator_max_inv_var > self.generator_min_inv_var:
+      raise ValueError(f"generator_max_inv_var must be > generator_min_inv_var, got "
+                       f"{self.generator_max_inv_var!r} and {self.generator_min_inv_var!r}.")
     for name in ("weight_decay", "learning_rate", "generator_learning_rate"):
       checks.nonnegative(getattr(self, name), name)
     checks.number(self.dropout, "dropout", minimum=0.0, below=1.0)

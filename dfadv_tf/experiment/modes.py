@@ -54,11 +54,15 @@ def build_training_model(config, steps):
         kernel_size=config.kernel_size,
         combined_fgsm_eps=config.fgsm_eps if config.mode == "combined" else None,
         generator_kwargs={"width": config.generator_width,
-                          "n_blocks": config.generator_blocks})
+                          "n_blocks": config.generator_blocks,
+                          "min_inv_var": config.generator_min_inv_var,
+                          "max_inv_var": config.generator_max_inv_var})
     compile_kwargs["generator_optimizer"] = RAdam(
         schedule(config, config.generator_learning_rate, steps, config.g_steps),
-        weight_decay=config.weight_decay)
+        weight_decay=config.weight_decay,
+        decoupled_weight_decay=config.decoupled_weight_decay)
   model.compile(optimizer=RAdam(schedule(config, config.learning_rate, steps),
-                                weight_decay=config.weight_decay),
+                                weight_decay=config.weight_decay,
+                                decoupled_weight_decay=config.decoupled_weight_decay),
                 jit_compile=config.jit_compile, **compile_kwargs)
   return model

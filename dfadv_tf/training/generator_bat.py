@@ -65,7 +65,8 @@ class GeneratorBATModel(base.TrainingModel):
   def compile(self, optimizer=None, generator_optimizer=None, **kwargs):
     super().compile(optimizer=optimizer, **kwargs)
     if generator_optimizer is None:
-      generator_optimizer = RAdam(base.GENERATOR_LEARNING_RATE, weight_decay=base.WEIGHT_DECAY)
+      generator_optimizer = RAdam(base.GENERATOR_LEARNING_RATE, weight_decay=base.WEIGHT_DECAY,
+                                  decoupled_weight_decay=True)
     template = keras.optimizers.get(generator_optimizer)
     if isinstance(template, keras.optimizers.LossScaleOptimizer):
       template = template.inner_optimizer

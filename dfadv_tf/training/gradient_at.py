@@ -10,6 +10,7 @@ reference's lambda = 1) or on the adversarial rows alone (Eq. 2, "replace").
 import keras
 
 from dfadv_tf import attacks
+from dfadv_tf.attacks import common as attack_common
 from dfadv_tf import checks
 from dfadv_tf.training.base import TrainingModel
 
@@ -27,12 +28,16 @@ class GradientATModel(TrainingModel):
     objective: "concat" (Eq. 3) or "replace" (Eq. 2).
     adv_weight: lambda of Eq. 3 (>= 0), "concat" only.
     seed: int seed of the SeedGenerator (random starts), or None.
+    loss_reduction: how the adversary sums the per-example losses
+      (`attacks.common.reduce_losses`): "class_mean" (default, the reference: Grad-BAT's
+      Eq. 6 step on the mean cross-entropy of each class half of the batch), "sum" or
+      "mean"; FGSM, PGD and SAT give the same examples under each.
   Compile: `compile(optimizer=None, ...)`. Trackers: loss, clean_loss, adv_loss ("concat"),
   accuracy, auc.
   """
 
   def __init__(self, detector, attack="fgsm", attack_kwargs=None, objective="concat",
-               adv_weight=1.0, seed=None, **kwargs):
+               adv_weight=1.0, seed=None, loss_reduction="class_mean", **kwargs):
     super().__init__(detector, **kwargs)
     self.adversary = attacks.get(attack)
     self.attack = attack
@@ -40,13 +45,14 @@ class GradientATModel(TrainingModel):
     self.objective = checks.one_of(objective, ("concat", "replace"), "objective")
     self.adv_weight = checks.nonnegative(adv_weight, "adv_weight")
     self.seed = seed
+    self.loss_reduction = attack_common.check_reduction(loss_reduction)
     self.seed_generator = keras.random.SeedGenerator(seed)
     self.add_adversarial_trackers()
 
   def adversarial_examples(self, images, labels):
     params = dict(self.adversary.defaults(), **self.attack_kwargs)
     out = self.adversary.attack(self.detector, images, labels, seed=self.seed_generator,
-                                **params)
+                                loss_reduction=self.loss_reduction, **params)
     return out.images, out.inv_var
 
   def adversary_step(self, images, labels):
@@ -55,5 +61,6 @@ class GradientATModel(TrainingModel):
   def get_config(self):
     config = super().get_config()
     config.update(attack=self.attack, attack_kwargs=self.attack_kwargs,
-                  objective=self.objective, adv_weight=self.adv_weight, seed=self.seed)
+                  objective=self.objective, adv_weight=self.adv_weight, seed=self.seed,
+                  loss_reduction=self.loss_reduction)
     return config

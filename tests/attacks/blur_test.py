@@ -31,7 +31,23 @@ TO_INV_VAR = {
 
 def reference_steps(model, images, labels, eps, steps, kernel_size, channels, param="inv_var",
                     start=None):
-  """Reference BAT: ones at L2 norm 100 per sample, + eps * grad, renormalise, clamp."""
+  """Reference BAT, taken as the reference takes it: separately on the real rows and on
+  the fake rows, each step on the mean cross-entropy of those rows alone."""
+  adv, inv_var = np.zeros(images.shape, np.float32), None
+  for label in np.unique(labels):
+    rows = np.flatnonzero(labels == label)
+    got = batch_mean_steps(model, images[rows], labels[rows], eps, steps, kernel_size,
+                           channels, param, None if start is None else start[rows])
+    if inv_var is None:
+      inv_var = np.zeros(images.shape[:3] + got[1].shape[-1:], np.float32)
+    adv[rows], inv_var[rows] = got
+  return adv, inv_var
+
+
+def batch_mean_steps(model, images, labels, eps, steps, kernel_size, channels,
+                     param="inv_var", start=None):
+  """BAT on one group of rows: ones at L2 norm 100 per sample, + eps * grad of the
+  group's mean cross-entropy, renormalise, clamp."""
   batch, height, width, _ = images.shape
   if start is None:
     start = np.full((batch, height, width, channels), 100.0 / np.sqrt(height * width * channels),
@@ -97,6 +113,26 @@ class BlurAttackTest(tf.test.TestCase, parameterized.TestCase):
     start = np.ones((6, 16, 16, 3), np.float32)
     self.assertGreater(np.abs(moved - start).max(), 1e-3)
 
+  def test_step_per_class_half_on_a_mixed_and_a_one_class_batch(self):
+    kwargs = dict(eps=1e4, kernel_size=3, blur_method="patches")
+    start = np.full((6, 16, 16, 3), 100.0 / np.sqrt(16 * 16 * 3), np.float32)
+    _, class_mean = blur_attack(self.model, self.images, self.labels, renormalize=False,
+                                **kwargs)
+    _, batch_mean = blur_attack(self.model, self.images, self.labels, renormalize=False,
+                                loss_reduction="mean", **kwargs)
+    # 3 real + 3 fake rows: each class half's mean moves the map twice as far.
+    self.assertAllClose(class_mean - start, 2.0 * (batch_mean - start), atol=1e-5)
+    self.assertGreater(np.abs(batch_mean - start).max(), 1e-2)
+    fakes = self.labels == 1
+    _, one_class = blur_attack(self.model, self.images[fakes], self.labels[fakes], **kwargs)
+    want = batch_mean_steps(self.model, self.images[fakes], self.labels[fakes], 1e4, 1, 3, 3)
+    self.assertAllClose(one_class, want[1], atol=1e-4, rtol=1e-4)
+    _, alone = blur_attack(self.model, self.images[:1], self.labels[:1],
+                           loss_reduction="sum", **kwargs)
+    _, in_batch = blur_attack(self.model, self.images, self.labels, loss_reduction="sum",
+                              **kwargs)
+    self.assertAllClose(in_batch[:1], alone, atol=1e-4, rtol=1e-4)
+
   def test_map_is_nonnegative_and_gradient_stops(self):
     @tf.function
     def attack(images, labels):
@@ -128,6 +164,7 @@ class BlurAttackTest(tf.test.TestCase, parameterized.TestCase):
         ({"channels": 2}, "channels must be 1 or 3"),
         ({"init_value": 0.0}, "init_value must be > 0"),
         ({"kernel_size": 4}, "kernel_size must be an odd integer"),
+        ({"loss_reduction": "max"}, "loss_reduction must be one of"),
     ):
       with self.assertRaisesRegex(ValueError, message):
         blur_attack(model, images, labels, **kwargs)

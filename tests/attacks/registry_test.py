@@ -27,6 +27,20 @@ class RegistryTest(tf.test.TestCase):
     self.assertEqual(attacks.get("bat").flags["kernel_size"], "kernel_size")
     self.assertEqual(attacks.get("bat").flags["bat_eps"], "eps")
 
+  def test_crafted_examples_do_not_depend_on_the_batch(self):
+    model = untrained_detector(seed=1)
+    images, labels = toy_batch(8, seed=5)
+    crafts = registry.crafters(sorted(attacks.ADVERSARIES),
+                               {"bat_eps": 1e3, "kernel_size": 3,
+                                "sat_tau": 0.0})  # untrained: smoothness would win
+    for name, _, craft in crafts:
+      with self.subTest(adversary=name):
+        together = craft(model, images, labels).numpy()
+        alone = np.concatenate([craft(model, images[i:i + 1], labels[i:i + 1]).numpy()
+                                for i in range(8)])
+        self.assertGreater(np.abs(together - images).max(), 1e-4)
+        self.assertAllClose(together, alone, atol=1e-5, rtol=0)
+
   def test_registry_is_read_only_and_refuses_clashes(self):
     with self.assertRaises(TypeError):
       attacks.ADVERSARIES["x"] = None  # pytype: disable=unsupported-operands

@@ -296,5 +296,66 @@ class FaceFeaturesAndMaskCountsTest(tf.test.TestCase):
     self.assertEqual(records.read_index(root, "ds")["shards"][0]["masks"], 2)
 
 
+class FramesPerVideoTest(tf.test.TestCase):
+  """`load_split(frames_per_video=k)`: k random frames of every video per pass."""
+
+  FRAMES = {"youtube": (3, 5), "FaceSwap": (6, 2, 9)}  # frames of each video
+
+  def setUp(self):
+    super().setUp()
+    self.root = self.get_temp_dir()
+    writer = records.ShardedWriter(self.root, "videos")
+    for label, (method, frames) in enumerate(self.FRAMES.items()):
+      writer.write("train", method, "c23", "00000", [
+          records.make_example(_image(v * 10 + f), label=label, dataset="videos",
+                               method=method, quality="c23", split="train",
+                               video_id=f"{method}_{v}", frame_index=f)
+          for v, count in enumerate(frames) for f in range(count)])
+
+  def draws(self, passes=1, **kwargs):
+    data = records.load_split(self.root, "videos", split="train", image_size=SIZE,
+                              batch_size=1000, with_metadata=True, seed=4, **kwargs)
+    if passes > 1:  # one batch per pass: every video once
+      data = data.unbatch().batch(sum(map(len, self.FRAMES.values()))).take(passes)
+    return [sorted(zip(e["video_id"].numpy().astype(str), e["frame_index"].numpy()))
+            for e in data]
+
+  def test_each_pass_draws_k_frames_of_every_video(self):
+    (one_pass,) = self.draws(frames_per_video=2)
+    videos = [v for v, _ in one_pass]
+    self.assertEqual(sorted(set(videos)), ["FaceSwap_0", "FaceSwap_1", "FaceSwap_2",
+                                           "youtube_0", "youtube_1"])
+    self.assertTrue(all(videos.count(v) == 2 for v in set(videos)))
+    self.assertLen(set(one_pass), len(one_pass))  # no frame twice in a pass
+    self.assertEqual(self.draws(frames_per_video=2), [one_pass])  # seeded
+    (single,) = self.draws(frames_per_video=1)
+    self.assertLen(single, 5)
+    (all_frames,) = self.draws(frames_per_video=100)
+    self.assertLen(all_frames, 25)
+
+  def test_passes_draw_other_frames_uniformly(self):
+    counts = np.zeros(9)
+    passes = self.draws(passes=300, frames_per_video=1, repeat=True, shuffle=False)
+    self.assertLen(passes, 300)
+    for drawn in passes:
+      frames = dict(drawn)
+      self.assertLen(frames, 5)  # every video once per pass
+      counts[frames["FaceSwap_2"]] += 1
+    self.assertGreater(counts.min(), 300 / 9 / 2)  # every frame drawn, about evenly
+    self.assertLess(counts.max(), 300 / 9 * 2)
+
+  def test_balance_repeats_the_real_videos(self):
+    data = records.load_split(self.root, "videos", split="train", image_size=SIZE,
+                              batch_size=600, balance="oversample", seed=1,
+                              with_metadata=True, frames_per_video=1, repeat=True)
+    batch = next(iter(data))
+    self.assertBetween(float(np.mean(batch["label"].numpy())), 0.4, 0.6)
+    videos = batch["video_id"].numpy().astype(str)
+    real = [v for v in videos if v.startswith("youtube")]
+    self.assertBetween(real.count("youtube_0") / len(real), 0.4, 0.6)  # per video, not
+    with self.assertRaisesRegex(ValueError, "frames_per_video must be an integer >= 1"):
+      records.load_split(self.root, "videos", frames_per_video=0)
+
+
 if __name__ == "__main__":
   tf.test.main()

@@ -12,12 +12,13 @@ from sklearn import metrics as sk
 from dfadv_tf.evaluation import grid
 
 
-def _meta_dataset(labels, values, videos, batch=4):
+def _meta_dataset(labels, values, videos, batch=4, **metadata):
   """Images whose mean pixel encodes the score the detector below gives."""
   images = np.tile(np.asarray(values, np.float32)[:, None, None, None], (1, 4, 4, 3))
   return tf.data.Dataset.from_tensor_slices(
       {"image": images, "label": np.asarray(labels, np.int32),
-       "video_id": np.asarray(videos)}).batch(batch)
+       "video_id": np.asarray(videos),
+       **{k: np.asarray(v) for k, v in metadata.items()}}).batch(batch)
 
 
 def _mean_detector():
@@ -44,9 +45,31 @@ class GridTest(tf.test.TestCase):
     self.assertEqual(got["videos"], 10)
     self.assertEqual(got["n"], 20)
 
+  def test_pooled_set_keys_videos_by_dataset_method_and_quality(self):
+    # FF++ fake ids recur across methods and qualities: 071_054 is four videos here.
+    methods = ["youtube", "youtube", "Deepfakes", "Deepfakes", "FaceSwap", "FaceSwap",
+               "FaceSwap", "FaceSwap"]
+    qualities = ["c23"] * 6 + ["c40"] * 2
+    videos = ["071", "072"] + ["071_054"] * 6
+    labels = [0, 0, 1, 1, 1, 1, 1, 1]
+    values = [-0.5, -0.4, 0.5, 0.5, -0.5, -0.5, 0.1, 0.1]
+    dataset = _meta_dataset(labels, values, videos, method=methods, quality=qualities,
+                            dataset=["ffpp"] * 8)
+    got = grid.evaluate_set(_mean_detector(), dataset)
+    self.assertEqual(got["videos"], 5)
+    probs = 1 / (1 + np.exp(-4 * np.array([-0.5, -0.4, 0.5, -0.5, 0.1])))
+    self.assertAllClose(got["video_auc"], sk.roc_auc_score([0, 0, 1, 1, 1], probs))
+    _, _, keys = grid.predict_scores(_mean_detector(), dataset)
+    self.assertEqual(keys[2], "ffpp/Deepfakes/c23/071_054")
+
   def test_names_and_tables(self):
     self.assertEqual(grid.set_name("NeuralTextures", "c23"), "NT c23")
     self.assertEqual(grid.set_name("MyMethod", "raw"), "MyMethod raw")
+    self.assertEqual(grid.set_name(["NeuralTextures"], ["raw", "c23", "c40"]),
+                     "NT raw+c23+c40")
+    self.assertEqual(grid.set_name(["Deepfakes", "FaceSwap"], ["c23"]), "DF+FS c23")
+    self.assertEqual([grid.dataset_name(d) for d in ("ffpp", "dfd", "celebdf", "x")],
+                     ["FF++", "DFD", "Celeb-DF", "x"])
     results = {"baseline": {"NT": {"auc": 0.9, "acc": 0.8}, "DF": {"auc": 0.7, "acc": 0.6}},
                "Two-Gen-BAT": {"NT": {"auc": 1.0, "acc": 0.9}, "DF": {"auc": 0.8, "acc": 0.5}}}
     header, rows = grid.table_rows(results)
@@ -65,6 +88,29 @@ class GridTest(tf.test.TestCase):
     self.assertEqual(table[2][0], "Two-Gen-BAT")
     self.assertEqual(glob.glob(os.path.join(os.path.dirname(prefix), ".tmp-*")), [])
     self.assertNotEmpty(glob.glob(os.path.join(logdir, "events.out.tfevents.*")))
+
+  def test_avg_over_every_set_and_no_acc_for_an_auc_only_set(self):
+    # Table I's EfficientNet row: NT, DF, F2F, FS, DFD (AUC only), Celeb-DF.
+    auc = [98.75, 83.75, 61.15, 43.58, 74.34, 57.48]
+    acc = [95.40, 60.42, 51.64, 48.74, 57.00, 57.32]
+    names = ["NT c23", "DF c23", "F2F c23", "FS c23", "DFD", "Celeb-DF"]
+    metrics = {n: {"auc": a / 100, "acc": c / 100, "report_acc": n != "DFD"}
+               for n, a, c in zip(names, auc, acc)}
+    header, rows = grid.table_rows({"EfficientNet": metrics})
+    self.assertEqual(header[-2:], ["Avg AUC (%)", "Avg ACC (%)"])
+    self.assertIsNone(rows[0][header.index("DFD ACC (%)")])
+    self.assertAllClose(rows[0][-2:], [69.84, 62.70], atol=0.005)  # the paper's Avg
+    markdown = grid.to_markdown(header, rows)
+    self.assertIn("| 74.34 | \u2013 | 57.48 |", markdown)
+    self.assertIn(",74.3400,,57.4800,", grid.to_csv(header, rows))
+    only_auc = {"DFD": {"auc": 0.8, "acc": 0.5, "report_acc": False}}
+    self.assertIsNone(grid.table_rows({"m": only_auc})[1][0][-1])
+    dataset = _meta_dataset([0, 1], [-0.5, 0.5], ["a", "b"])
+    got = grid.evaluate_grid(_mean_detector(), {"DFD": grid.TestSet(dataset, False),
+                                                "FS c23": dataset})
+    self.assertEqual((got["DFD"]["report_acc"], got["FS c23"]["report_acc"]),
+                     (False, True))
+    self.assertEqual(got["DFD"]["acc"], 1.0)  # kept in the results
 
   def test_errors(self):
     with self.assertRaisesRegex(ValueError, "no results for sets"):

@@ -31,13 +31,73 @@ class DataTest(utils.ExperimentTestCase):
     self.assertAllEqual(np.stack(whole[2:]), np.stack(resumed))
     self.assertNotAllClose(whole[0], whole[2])
 
+  def test_validation_is_class_balanced(self):
+    # Every fake method against the one real method: 4 fake records for each real one.
+    config = self.config(train_methods=("Deepfakes", "Face2Face", "FaceSwap",
+                                        "NeuralTextures"), batch_size=6, val_steps=0)
+    real, fake = data.label_counts(config, "val")
+    self.assertEqual(fake, 4 * real)
+    labels = np.concatenate([y.numpy() for _, y in data.validation_dataset(config)])
+    self.assertLen(labels, 2 * fake)
+    self.assertEqual(labels.sum(), fake)
+    self.assertAllEqual(labels[:4], [0, 1, 0, 1])
+    self.assertEqual(data.validation_steps(config), -(-2 * fake // 6))
+
+  def test_frames_per_video_epoch(self):
+    config = self.config(steps_per_epoch=0, batch_size=4)
+    records_ = data.label_counts(config, "train")
+    videos = data.label_counts(config, "train", frames_per_video=1)
+    self.assertEqual(records_, [2 * n for n in videos])  # the tiny benchmark: 2 frames
+    per_video = self.config(steps_per_epoch=0, batch_size=4, train_frames_per_video=1)
+    self.assertEqual(data.steps_per_epoch(per_video), 2 * max(videos) // 4)
+    batches = data.train_dataset(self.config(train_frames_per_video=1, epochs=1))
+    self.assertLen(list(batches), 2)
+
+  def test_map_supervision_needs_masks(self):
+    self.assertEqual(data.training_selection(self.config(map_supervision=True)).methods,
+                     ("youtube", "FaceSwap"))  # the benchmark's fakes have masks
+    writer = records.ShardedWriter(self.data_root, "unmasked")
+    image = np.zeros((8, 8, 3), np.uint8)
+    for method, label in (("youtube", 0), ("FaceSwap", 1)):
+      writer.write("train", method, "c23", "00000", [records.make_example(
+          image, label=label, dataset="unmasked", method=method, quality="c23",
+          split="train", video_id="000", frame_index=0)])
+    config = self.config(dataset="unmasked", map_supervision=True)
+    with self.assertRaisesRegex(ValueError, "map_supervision needs the manipulation masks"
+                                ".*dataset 'unmasked'.*train/FaceSwap/c23/00000.tfrecord"
+                                ".*dfadv-preprocess"):
+      data.training_selection(config)
+    self.assertEqual(data.training_selection(self.config(dataset="unmasked")).methods,
+                     ("youtube", "FaceSwap"))
+
   def test_grids(self):
-    grids = experiment.test_grids(self.config(extra_test_datasets=("dfd",)))
+    grids = experiment.test_grids(self.config(extra_test_datasets=("dfd", "celebdf")))
+    self.assertEqual(sorted(grids), ["cross_method", "cross_quality"])
+    # Table I: the methods, then DFD (no ACC) and Celeb-DF in the same table.
+    self.assertEqual(list(grids["cross_method"]), ["FS c23", "DF c23", "DFD", "Celeb-DF"])
     self.assertEqual(grids["cross_method"]["DF c23"],
                      data.Selection(self.data_root, utils.DATASET, ("youtube", "Deepfakes"),
                                     ("c23",)))
+    self.assertEqual(grids["cross_method"]["DFD"],
+                     data.Selection(self.data_root, "dfd", report_acc=False))
+    self.assertTrue(grids["cross_method"]["Celeb-DF"].report_acc)
     self.assertEqual(list(grids["cross_quality"]), ["FS raw", "FS c40"])
-    self.assertEqual(grids["dfd"], {"dfd": data.Selection(self.data_root, "dfd")})
+
+  def test_grids_of_selections_with_several_methods_or_qualities(self):
+    # Table III: NT of every quality -> one pooled column of those.
+    grids = experiment.test_grids(self.config(train_qualities=("raw", "c23", "c40")))
+    self.assertEqual(list(grids["cross_method"]), ["FS raw+c23+c40", "DF raw+c23+c40"])
+    self.assertEqual(grids["pooled"], {"FS raw+c23+c40": data.Selection(
+        self.data_root, utils.DATASET, ("youtube", "FaceSwap"), ("raw", "c23", "c40"))})
+    # Table VI: every method and quality -> the dataset's name, then DFD and Celeb-DF.
+    everything = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
+    grids = experiment.test_grids(self.config(
+        train_methods=everything, train_qualities=("raw", "c23", "c40"),
+        extra_test_datasets=("dfd", "celebdf")))
+    self.assertEqual(list(grids["pooled"]), [utils.DATASET, "DFD", "Celeb-DF"])
+    self.assertEqual(grids["pooled"][utils.DATASET].methods, ("youtube", *everything))
+    self.assertEqual(list(grids["cross_method"]), ["FS raw+c23+c40", "DF raw+c23+c40"])
+    self.assertEqual(list(grids["cross_quality"]), ["DF+F2F+FS+NT raw", "DF+F2F+FS+NT c40"])
 
 
 def write_dataset(root, name, layout):

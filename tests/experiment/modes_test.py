@@ -17,6 +17,25 @@ class ModesTest(utils.ExperimentTestCase):
       history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
       self.assertTrue(np.isfinite(history.history["loss"][0]), mode)
 
+  def test_optimizers_decay_as_the_reference_and_generators_clamp(self):
+    model = experiment.build_training_model(self.config(mode="two_gen_bat"), steps=2)
+    for optimizer in [model.optimizer, *model.generator_optimizers]:
+      config = optimizer.get_config()
+      self.assertTrue(config["decoupled_weight_decay"], optimizer.name)
+      self.assertEqual(config["weight_decay"], 5e-4)
+    self.assertEqual([(g.min_inv_var, g.max_inv_var) for g in model.generators],
+                     [(1.0, 1e12)] * 2)
+    model = experiment.build_training_model(
+        self.config(mode="gen_bat", decoupled_weight_decay=False,
+                    generator_min_inv_var=0.01, generator_max_inv_var=1e6), steps=2)
+    self.assertFalse(model.optimizer.get_config()["decoupled_weight_decay"])
+    self.assertFalse(model.generator_optimizers[0].get_config()["decoupled_weight_decay"])
+    self.assertEqual((model.generators[0].min_inv_var, model.generators[0].max_inv_var),
+                     (0.01, 1e6))
+    with self.assertRaisesRegex(ValueError, "generator_max_inv_var must be > "
+                                "generator_min_inv_var"):
+      self.config(generator_min_inv_var=2.0, generator_max_inv_var=1.0)
+
 
 if __name__ == "__main__":
   tf.test.main()

@@ -64,6 +64,13 @@ class UnpackTest(tf.test.TestCase):
     self.assertIsNot(clone, optimizer)
     self.assertEqual(clone.get_config(), optimizer.get_config())
 
+  def test_default_optimizer_decays_as_the_reference(self):
+    model = DetectorModel(_linear_detector())
+    model.compile()
+    config = model.optimizer.get_config()
+    self.assertAllClose((config["learning_rate"], config["weight_decay"]), (5e-4, 5e-4))
+    self.assertTrue(config["decoupled_weight_decay"])
+
 
 class GlobalBatchTest(tf.test.TestCase):
 

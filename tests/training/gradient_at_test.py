@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from dfadv_tf.attacks.additive import fgsm
+from dfadv_tf.attacks.blur import blur_attack
 from dfadv_tf.training.gradient_at import GradientATModel
 from tests.testing.data import tiny_arrays
 from tests.testing.data import tiny_dataset
@@ -67,6 +68,20 @@ class GradientATModelTest(tf.test.TestCase):
     adv, _ = model.adversarial_examples(images, labels)
     self.assertAllClose(adv, fgsm(model.detector, images, labels, 1 / 255))
 
+  def test_grad_bat_steps_on_each_class_half(self):
+    # The reduction itself is held to the reference's per-half step in
+    # tests/attacks/blur_test.py; here: training's Grad-BAT takes that step.
+    detector = tiny_detector(batch_norm=False)
+    kwargs = {"eps": 1e3, "kernel_size": 3, "renormalize": False}
+    model = GradientATModel(detector, "bat", kwargs)
+    images, labels = tiny_arrays(8)
+    _, inv_var = model.adversarial_examples(images, labels)
+    _, halves = blur_attack(detector, images, labels, loss_reduction="class_mean", **kwargs)
+    _, batch_mean = blur_attack(detector, images, labels, loss_reduction="mean", **kwargs)
+    self.assertAllClose(inv_var, halves)
+    self.assertGreater(np.abs(inv_var - batch_mean).max(), 1e-3)
+    self.assertEqual(model.get_config()["loss_reduction"], "class_mean")
+
   def test_replace_objective_and_dicts(self):
     model = GradientATModel(tiny_detector(), "fgsm", ATTACK_KWARGS["fgsm"],
                             objective="replace")
@@ -112,6 +127,8 @@ class GradientATModelTest(tf.test.TestCase):
       GradientATModel(tiny_detector(), "fgsm", {"epsilon": 0.1})
     with self.assertRaisesRegex(ValueError, "bat param must be one of"):
       GradientATModel(tiny_detector(), "bat", {"param": "variance"})
+    with self.assertRaisesRegex(ValueError, "loss_reduction must be one of"):
+      GradientATModel(tiny_detector(), "bat", loss_reduction="max")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,65 @@ def numpy_radam(w, grad_fn, steps, lr, beta_1, beta_2, eps, weight_decay):
   return out
 
 
+def numpy_reference_radam(w, grad_fn, steps, lr_fn, beta_1, beta_2, eps, weight_decay):
+  """The update of the paper's reference RAdam (docs/reference.md), written out: the
+  moments of the plain gradient; while the variance is not tractable (rho_t < 5) a
+  momentum step lr * m / (1 - beta_1^t) ("degenerated to SGD"); the weight decay is
+  decoupled, w <- w - weight_decay * lr * w, before either step. lr_fn(t) is the
+  learning rate of step t (1-based). Returns the iterates."""
+  m = np.zeros_like(w)
+  v = np.zeros_like(w)
+  rho_max = 2.0 / (1.0 - beta_2) - 1.0
+  out = []
+  for t in range(1, steps + 1):
+    lr = lr_fn(t)
+    g = grad_fn(w)
+    v = beta_2 * v + (1.0 - beta_2) * g * g
+    m = beta_1 * m + (1.0 - beta_1) * g
+    beta_2_t = beta_2 ** t
+    rho = rho_max - 2.0 * t * beta_2_t / (1.0 - beta_2_t)
+    w = w - weight_decay * lr * w
+    if rho >= 5:
+      factor = np.sqrt((1.0 - beta_2_t) * (rho - 4.0) / (rho_max - 4.0) * (rho - 2.0) / rho
+                       * rho_max / (rho_max - 2.0)) / (1.0 - beta_1 ** t)
+      w = w - lr * factor * m / (np.sqrt(v) + eps)
+    else:
+      w = w - lr / (1.0 - beta_1 ** t) * m
+    out.append(w.copy())
+  return out
+
+
 class RAdamTest(tf.test.TestCase):
+
+  def test_decoupled_matches_the_reference_update(self):
+    scale = np.array([1.0, 3.0, 0.5, 2.0, 1e-4])
+    center = np.array([0.5, -1.0, 2.0, 0.0, 0.0])
+    grad_fn = lambda w: scale * (w - center)
+    w0 = np.array([1.0, 1.0, -1.0, 3.0, 0.05])
+    schedule = StepDecay(0.1, step_size=8, factor=0.5)  # the decay uses the current lr
+    lr_fn = lambda t: float(np.float32(0.1)) * 0.5 ** ((t - 1) // 8)
+    expected = numpy_reference_radam(w0, grad_fn, 20, lr_fn, 0.9, 0.999, 1e-8, 5e-2)
+    var = tf.Variable(w0, dtype=tf.float64)
+    optimizer = RAdam(schedule, weight_decay=5e-2, decoupled_weight_decay=True)
+    for t in range(20):
+      with tf.GradientTape() as tape:
+        loss = 0.5 * tf.reduce_sum(scale * tf.square(var - center))
+      optimizer.apply([tape.gradient(loss, var)], [var])
+      self.assertAllClose(var.numpy(), expected[t], rtol=1e-6, atol=1e-10)
+
+  def test_decoupled_decay_keeps_weights_with_a_small_gradient(self):
+    # Under Adam's 1/sqrt(v) scaling, L2 in the gradient drags a weight whose loss
+    # gradient is small to 0 at about lr per step; decoupled, it decays by lr * wd.
+    finals = {}
+    for decoupled in (False, True):
+      var = tf.Variable([0.05], dtype=tf.float64)
+      optimizer = RAdam(5e-4, weight_decay=5e-4, decoupled_weight_decay=decoupled)
+      step = tf.function(lambda: optimizer.apply([tf.zeros([1], tf.float64)], [var]))
+      for _ in range(2000):
+        step()
+      finals[decoupled] = float(var.numpy()[0])
+    self.assertLess(abs(finals[False]), 0.005)
+    self.assertAllClose(finals[True], 0.05 * (1 - 5e-4 * 5e-4) ** 2000, rtol=1e-6)
 
   def test_matches_algorithm_2_with_l2_weight_decay(self):
     scale = np.array([1.0, 3.0, 0.5, 2.0])
