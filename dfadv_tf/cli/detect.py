@@ -25,12 +25,12 @@ flags.DEFINE_string("detector", None, "Saved .keras detector.", required=True)
 flags.DEFINE_string("input", None, "An image, a folder of images or a video file.",
                     required=True)
 flags.DEFINE_string("output", None, "Write the JSON here instead of stdout.")
-flags.DEFINE_integer("frames", 32, "Frames sampled evenly from a video.")
+flags.DEFINE_integer("frames", 32, "Frames sampled evenly from a video.", lower_bound=1)
 flags.DEFINE_enum("face_detector", "mtcnn", list(faces.DETECTORS), "Face detector.")
 flags.DEFINE_float("margin", 1.3, "Square crop side / larger face-box side.")
 flags.DEFINE_bool("crop_faces", False, "Detect and crop the largest face of images too.")
 flags.DEFINE_float("threshold", 0.5, "Fake if the probability is >= this.")
-flags.DEFINE_integer("batch_size", 32, "Images per forward pass.")
+flags.DEFINE_integer("batch_size", 32, "Images per forward pass.", lower_bound=1)
 flags.DEFINE_bool("unsafe_load", False, "Allow .keras files with Lambda layers.")
 FLAGS = flags.FLAGS
 

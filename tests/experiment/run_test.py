@@ -53,10 +53,8 @@ class RunTest(utils.ExperimentTestCase):
   def test_resumed_epoch_and_strategies(self):
     out = self.get_temp_dir()
     self.assertEqual(checkpoints.resumed_epoch(out), 0)
-    os.makedirs(os.path.join(out, "backup"), exist_ok=True)
-    with open(os.path.join(out, "backup", "training_metadata.json"), "w",
-              encoding="utf-8") as f:
-      json.dump({"epoch": 2, "batch": 0}, f)
+    for name in ("epoch_001", "epoch_002", ".tmp-x-epoch_003"):  # the last: half-written
+      os.makedirs(os.path.join(out, "backup", name))
     self.assertEqual(checkpoints.resumed_epoch(out), 2)
     self.assertEqual(experiment.make_strategy("default").num_replicas_in_sync, 1)
     self.assertEqual(experiment.make_strategy("mirrored").num_replicas_in_sync, 2)
