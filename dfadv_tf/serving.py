@@ -43,16 +43,15 @@ def preprocess(images, image_size):
 
 
 def check_served_images(images):
-  """In-graph checks of the serving signature's `images`: (B, H, W, 3) uint8 with H and
-  W >= 1, else InvalidArgumentError naming `images` and the shape it got."""
+  """In-graph checks of the serving signature's `images`, which a SavedModel caller can
+  pass in any shape: (B, H, W, 3) (`tf.ensure_shape`: "Shape of tensor images ... is not
+  compatible") with H and W >= 1 (an assertion naming `images`); InvalidArgumentError
+  otherwise."""
+  images = tf.ensure_shape(images, [None, None, None, 3], name="images")
   shape = tf.shape(images)
-  rank = tf.debugging.Assert(tf.equal(tf.rank(images), 4), [
-      "serving_default: images must be uint8 RGB of shape (B, H, W, 3), got shape", shape])
-  with tf.control_dependencies([rank]):
-    sized = tf.debugging.Assert(
-        tf.logical_and(tf.equal(shape[-1], 3), tf.reduce_all(shape[1:3] >= 1)), [
-            "serving_default: images must be uint8 RGB of shape (B, H, W, 3) with H, W "
-            ">= 1, got shape", shape])
+  sized = tf.debugging.Assert(tf.reduce_all(shape[1:3] >= 1), [
+      "serving_default: images must be uint8 RGB of shape (B, H, W, 3) with H, W >= 1, "
+      "got shape", shape], summarize=4)
   with tf.control_dependencies([sized]):
     return tf.identity(images)
 
