@@ -315,48 +315,61 @@ def _open_shard(path):
   while a run reads its dataset is an error naming it (TFRecordDataset's NotFound would
   be retried forever under `ignore_errors`)."""
   exists = tf.size(tf.io.matching_files(_glob_escaped(path))) > 0
-  found = tf.debugging.Assert(exists, [
-      "TFRecord shard", path, "is listed in its dataset index but does not exist"])
+  found = tf.debugging.Assert(exists, [tf.strings.join([
+      "TFRecord shard ", path, " is listed in its dataset index but does not exist"])])
   with tf.control_dependencies([found]):
     return tf.data.TFRecordDataset(tf.identity(path))
 
 
 def _is_image(encoded):
-  """Whether `encoded` starts like a PNG, JPEG, GIF, BMP or WebP file."""
+  """Whether each of `encoded` (a string vector) starts like a PNG, JPEG, GIF, BMP or
+  WebP file."""
   return tf.reduce_any(tf.stack([
       tf.equal(tf.strings.substr(encoded, offset, len(magic)), magic)
-      for offset, magic in _IMAGE_SIGNATURES]))
+      for offset, magic in _IMAGE_SIGNATURES]), axis=0)
+
+
+_CHECK_BATCH = 64  # records checked together (vectorised parse and checks)
 
 
 def _checked_records(records, path, label, on_error, skip_counter):
-  """`records` (serialized, in shard order) checked one by one: a record whose label is
-  not the shard's `label` (from the index) raises InvalidArgumentError naming the shard,
-  the record number, its video and frame; a record whose image bytes are no image
-  raises the same way (on_error="raise") or is dropped and counted (on_error="skip")."""
-  keys = ("image", "label", "video_id", "frame_index")
-  schema = {key: FEATURES[key] for key in keys}
+  """`records` (serialized, in shard order) checked: a record whose label is not the
+  shard's `label` (from the index) raises InvalidArgumentError naming the shard, the
+  record number, its video and frame; a record whose image bytes are no image raises
+  the same way (on_error="raise") or is dropped and counted (on_error="skip")."""
+  schema = {key: FEATURES[key] for key in ("image", "label", "video_id", "frame_index")}
 
-  def check(number, record):
-    features = tf.io.parse_single_example(record, schema)
-    where = ["TFRecord shard", path, "record", number, "(video", features["video_id"],
-             "frame", features["frame_index"], "):"]
-    labelled = tf.debugging.Assert(tf.equal(features["label"], label), [
-        *where, "label", features["label"], "but the index lists the shard with label",
-        label, "(0 real, 1 fake)"])
-    image = _is_image(features["image"])
-    message = [*where, "its image bytes are no PNG/JPEG/GIF/BMP/WebP image"]
+  def where(features, numbers, first):
+    return ["TFRecord shard ", path, " record ", tf.strings.as_string(numbers[first]),
+            " (video ", features["video_id"][first], " frame ",
+            tf.strings.as_string(features["frame_index"][first]), "): "]
+
+  def check(index, batch):
+    features = tf.io.parse_example(batch, schema)
+    numbers = index * _CHECK_BATCH + tf.range(tf.size(batch, out_type=tf.int64))
+    labelled = tf.equal(features["label"], label)
+    first = tf.argmin(tf.cast(labelled, tf.int32))
+    labels_ok = tf.debugging.Assert(tf.reduce_all(labelled), [tf.strings.join([
+        *where(features, numbers, first), "label ",
+        tf.strings.as_string(features["label"][first]), " but the index lists the shard "
+        "with label ", tf.strings.as_string(label), " (0 real, 1 fake)"])])
+    images = _is_image(features["image"])
+    first = tf.argmin(tf.cast(images, tf.int32))
+    message = tf.strings.join([*where(features, numbers, first),
+                               "its image bytes are no PNG/JPEG/GIF/BMP/WebP image"])
     if on_error == "raise":
-      decodable = tf.debugging.Assert(image, message)
+      images_ok = tf.debugging.Assert(tf.reduce_all(images), [message])
     else:
       def warn():
-        tf.print("WARNING:", *message, "(skipped)")
-        return skip_counter.variable.assign_add(1)
-      decodable = tf.cond(image, skip_counter.variable.read_value, warn)
-    with tf.control_dependencies([labelled, decodable]):
-      return tf.identity(record), image
+        tf.print("WARNING:", message, "and", tf.reduce_sum(1 - tf.cast(images, tf.int64)) - 1,
+                 "more in this block (skipped)")
+        return skip_counter.variable.assign_add(
+            tf.reduce_sum(1 - tf.cast(images, tf.int64)))
+      images_ok = tf.cond(tf.reduce_all(images), skip_counter.variable.read_value, warn)
+    with tf.control_dependencies([labels_ok, images_ok]):
+      return tf.boolean_mask(batch, images)
 
-  checked = records.enumerate().map(check)
-  return checked.filter(lambda record, image: image).map(lambda record, _: record)
+  return records.batch(_CHECK_BATCH).enumerate().map(check).unbatch()
 
 
 def _records_of_shard(path, expected, label, on_error, skip_counter):

@@ -8,8 +8,10 @@ to the Python API (`serving.preprocess`, `records.encode_image`) must already be
 0 (no blur) by `pixel_gaussian_blur`, as documented there; NaN is refused.
 """
 
+import json
 import os
 import tempfile
+import threading
 
 import cv2
 import keras
@@ -18,6 +20,7 @@ import pytest
 import tensorflow as tf
 
 from dfadv_tf import experiment
+from dfadv_tf import files
 from dfadv_tf.experiment import data as experiment_data
 from dfadv_tf import serving
 from dfadv_tf.data import datasets
@@ -115,6 +118,112 @@ class LibraryBadInputsTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, r"no \['fake'\]"):
       records.load_split(self.data_root, utils.DATASET, ["youtube"], ["c23"],
                          balance="oversample")
+
+  def write_shard(self, name, examples, label=1):
+    """A dataset `name` with one train shard of `examples` and a valid real shard."""
+    root = os.path.join(self.tmp, name)
+    writer = records.ShardedWriter(root, "d")
+    writer.write("train", "youtube", "c23", "00000", [records.make_example(
+        np.zeros((8, 8, 3), np.uint8), **dict(EXAMPLE, label=0, method="youtube"))] * 2)
+    writer.write("train", "Deepfakes", "c23", "00000", examples)
+    return root
+
+  def test_missing_shard_is_an_error_naming_it_not_a_hang(self):
+    root = self.write_shard("missing", [records.make_example(
+        np.zeros((8, 8, 3), np.uint8), **EXAMPLE)] * 2)
+    shard = os.path.join(root, "d", "train/Deepfakes/c23/00000.tfrecord")
+    dataset = records.load_split(root, "d", split="train", image_size=8, batch_size=2,
+                                 balance="oversample", repeat=True)
+    os.remove(shard)  # after the dataset was built (another process deleted it)
+    with self.assertRaisesRegex(FileNotFoundError, f"TFRecord shard {shard} is listed in "
+                                ".*index.json but does not exist"):
+      records.load_split(root, "d", split="train", image_size=8, batch_size=2)
+    errors = []
+
+    def read():
+      try:
+        list(dataset.take(4))
+      except tf.errors.InvalidArgumentError as e:
+        errors.append(e.message)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=60)  # TFRecordDataset(...).ignore_errors() waited forever
+    self.assertFalse(reader.is_alive(), "reading a deleted shard hangs")
+    self.assertRegex(errors[0], f"TFRecord shard {shard} is listed in its dataset index "
+                     "but does not exist")
+
+  def test_labels_outside_0_and_1_are_refused_on_write_and_on_read(self):
+    with self.assertRaisesRegex(ValueError, "label must be 0 .* got 7 .*'071_054' frame 3"):
+      records.make_example(np.zeros((8, 8, 3), np.uint8), **dict(EXAMPLE, label=7))
+    seven = records.make_example(np.zeros((8, 8, 3), np.uint8), **EXAMPLE)
+    seven.features.feature["label"].int64_list.value[0] = 7
+    with self.assertRaisesRegex(ValueError, r"label must be 0 .*got 7 \(shard "
+                                r"train/Deepfakes/c23/00000.tfrecord, record 0\)"):
+      self.write_shard("seven_write", [seven])
+    self.assertEqual(stray_files(os.path.join(self.tmp, "seven_write")), [])
+    self.assertEqual([n for _, _, names in os.walk(os.path.join(
+        self.tmp, "seven_write", "d", "train", "Deepfakes")) for n in names], [])
+    # A shard rewritten by another tool: its index says label 1, one record says 7.
+    root = self.write_shard("seven_read", [records.make_example(
+        np.zeros((8, 8, 3), np.uint8), **EXAMPLE)] * 2)
+    shard = os.path.join(root, "d", "train/Deepfakes/c23/00000.tfrecord")
+    with tf.io.TFRecordWriter(shard) as writer:
+      writer.write(records.make_example(np.zeros((8, 8, 3), np.uint8),
+                                        **EXAMPLE).SerializeToString())
+      writer.write(seven.SerializeToString())
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                f"TFRecord shard {shard} record 1 \(video 071_054 frame 3\): "
+                                "label 7 but the index lists the shard with label 1"):
+      list(records.load_split(root, "d", split="train", image_size=8, batch_size=2,
+                              balance="oversample"))
+    # An index that lists a shard with label 7: refused when read.
+    index_path = os.path.join(root, "d", records.INDEX_FILE)
+    with open(index_path, encoding="utf-8") as f:
+      index = json.load(f)
+    index["shards"][0]["label"] = 7
+    files.atomic_write_text(index_path, json.dumps(index))
+    with self.assertRaisesRegex(ValueError, "label must be 0 .*got 7 .*index.json, shard "
+                                "train/Deepfakes"):
+      records.load_split(root, "d", split="train", balance="oversample")
+
+  def test_malformed_index(self):
+    root = os.path.join(self.tmp, "malformed")
+    os.makedirs(os.path.join(root, "d"))
+    index = os.path.join(root, "d", records.INDEX_FILE)
+    for content, message in (('{"shards": [', "is not valid JSON"),
+                             ('[1, 2]', "expected an object with a list 'shards'"),
+                             ('{"shards": [{"path": "a"}]}', r"shard entry 0 lacks valid "
+                              r"\['split', 'method', 'quality', 'label', 'records'\]")):
+      with self.subTest(content=content):
+        files.atomic_write_text(index, content)
+        with self.assertRaisesRegex(ValueError, f"dataset index {index}.*{message}"):
+          records.read_index(root, "d")
+
+  def test_record_whose_bytes_are_no_image(self):
+    text = records.make_example(np.zeros((8, 8, 3), np.uint8), **EXAMPLE)
+    text.features.feature["image"].bytes_list.value[0] = b"GIF? no, just text"
+    good = records.make_example(np.zeros((8, 8, 3), np.uint8), **EXAMPLE)
+    root = self.write_shard("not_image", [good, text, good])
+    shard = os.path.join(root, "d", "train/Deepfakes/c23/00000.tfrecord")
+    kwargs = dict(methods=["Deepfakes"], split="train", image_size=8, batch_size=4,
+                  shuffle=False)
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                f"TFRecord shard {shard} record 1 \(video 071_054 frame 3\):"
+                                " its image bytes are no PNG/JPEG/GIF/BMP/WebP image"):
+      list(records.load_split(root, "d", **kwargs))
+    counter = records.SkipCounter()
+    batches = list(records.load_split(root, "d", on_error="skip", skip_counter=counter,
+                                      **kwargs))
+    self.assertEqual([b[0].shape[0] for b in batches], [2])
+    self.assertEqual(counter.count(), 1)
+
+  def test_load_split_arguments_are_checked_up_front(self):
+    for name in ("image_size", "batch_size"):
+      with self.assertRaisesRegex(ValueError, f"{name} must be an integer >= 1, got 0"):
+        records.load_split(self.data_root, utils.DATASET, **{name: 0})
+      with self.assertRaisesRegex(ValueError, f"{name} must be an integer >= 1, got 0"):
+        records.load_clips(self.data_root, utils.DATASET, **{name: 0})
 
   # ---- blur ------------------------------------------------------------------------
 
