@@ -86,7 +86,7 @@ def train_dataset(config, initial_epoch=0, steps=None):
   epochs `initial_epoch`..`config.epochs - 1`, `steps` (default `steps_per_epoch`) each.
 
   Each epoch's batches are a function of (seed, epoch) alone (a pipeline seeded with
-  both), so a run resumed at an epoch (BackupAndRestore) sees the batches of an
+  both), so a run resumed at an epoch (from its backup) sees the batches of an
   uninterrupted run. Random augmentations draw from the layer's own generator and are
   not replayed.
   """

@@ -8,10 +8,12 @@ to the Python API (`serving.preprocess`, `records.encode_image`) must already be
 0 (no blur) by `pixel_gaussian_blur`, as documented there; NaN is refused.
 """
 
+import glob
 import json
 import os
 import tempfile
 import threading
+import time
 
 import cv2
 import keras
@@ -21,6 +23,7 @@ import tensorflow as tf
 
 from dfadv_tf import experiment
 from dfadv_tf import files
+from dfadv_tf.experiment import checkpoints as experiment_checkpoints
 from dfadv_tf.experiment import data as experiment_data
 from dfadv_tf import serving
 from dfadv_tf.data import datasets
@@ -29,6 +32,7 @@ from dfadv_tf.data import records
 from dfadv_tf.evaluation import metrics
 from dfadv_tf.models.backbones import build_detector, get_backbone
 from dfadv_tf.ops.blur import pixel_gaussian_blur
+from dfadv_tf.training import DetectorModel
 from dfadv_tf.training.base import unpack
 from tests.testing import tools as utils
 from tests.testing.video import write_video
@@ -412,6 +416,88 @@ class BinaryBadInputsTest(tf.test.TestCase):
                                        f"--output={output}"],
                       "notes.png is not a readable image")
     self.assertFalse(os.path.exists(output))
+
+  def train_args(self, out, *extra, data_root=None):
+    return [*utils.TINY_FLAGS, f"--data_root={data_root or self.data_root}",
+            f"--dataset={utils.DATASET}", "--train_methods=FaceSwap",
+            "--test_methods=FaceSwap", "--test_qualities=c23", f"--output_dir={out}", *extra]
+
+  def assert_one_line(self, result, program):
+    last = result.stderr.strip().splitlines()[-1]
+    self.assertEqual(result.returncode, 1, result.stderr[-2000:])
+    self.assertRegex(last, f"^{program}: error: ")
+    self.assertNotIn("Traceback", result.stderr)
+
+  def test_train_refuses_an_index_listing_a_missing_shard_in_seconds(self):
+    data_root = os.path.join(self.tmp, "missing_shard")
+    utils.make_tiny_benchmark(data_root)
+    shard = sorted(glob.glob(os.path.join(data_root, utils.DATASET, "test", "FaceSwap",
+                                          "c23", "*.tfrecord")))[0]
+    os.remove(shard)
+    out = os.path.join(self.tmp, "missing_shard_run")
+    start = time.monotonic()
+    result = self.assert_fails("tools.train", self.train_args(out, data_root=data_root),
+                               f"TFRecord shard {shard} is listed in .*index.json but does "
+                               "not exist")
+    self.assertLess(time.monotonic() - start, 120)  # it used to wait forever
+    self.assert_one_line(result, "train.py")
+    self.assertFalse(os.path.exists(out))  # checked before anything is written
+
+  def test_train_refuses_a_folder_of_another_configuration(self):
+    out = os.path.join(self.tmp, "other_config_run")
+    config = experiment.ExperimentConfig(output_dir=out, mode="baseline")
+    with experiment_checkpoints.claim(config, out):
+      pass
+    with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+      stored = f.read()
+    result = self.assert_fails("tools.train", self.train_args(out, "--mode=two_gen_bat"),
+                               f"output_dir {out} holds a run with another configuration "
+                               r"\(mode: 'baseline' -> 'two_gen_bat', .*--restart")
+    self.assert_one_line(result, "train.py")
+    with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+      self.assertEqual(f.read(), stored)
+    self.assertEqual(sorted(os.listdir(out)), [".lock", "config.json"])
+
+  def test_train_stops_a_diverged_run_naming_the_step(self):
+    out = os.path.join(self.tmp, "diverged_run")
+    result = self.assert_fails("tools.train", self.train_args(
+        out, "--learning_rate=1e30", "--epochs=2", "--steps_per_epoch=6"),
+                               "training diverged: the detector loss is .*nan at training "
+                               "step [0-9]+")
+    self.assert_one_line(result, "train.py")
+    best = os.path.join(out, "best_detector.keras")
+    if os.path.exists(best):  # an epoch before the divergence: finite
+      self.assertTrue(experiment_checkpoints.finite_weights(serving.load_detector(best)))
+    self.assertFalse(os.path.exists(os.path.join(out, "results.json")))
+
+  def test_evaluate_a_missing_extra_dataset_before_any_detector_runs(self):
+    detector = os.path.join(self.tmp, "eval_detector.keras")
+    utils.save_tiny_detector(detector)
+    out = os.path.join(self.tmp, "eval_missing")
+    result = self.assert_fails("tools.evaluate", [
+        f"--detectors={detector}", f"--data_root={self.data_root}",
+        f"--dataset={utils.DATASET}", f"--image_size={utils.IMAGE_SIZE}",
+        "--train_methods=FaceSwap", "--test_methods=FaceSwap", "--test_qualities=c23",
+        "--extra_test_datasets=celebdf", f"--output_dir={out}"],
+                               "no dataset index at .*celebdf/index.json")
+    self.assert_one_line(result, "evaluate.py")
+    self.assertFalse(os.path.exists(out))
+
+  def test_detect_refuses_a_training_checkpoint_and_zero_frames(self):
+    checkpoint = os.path.join(self.tmp, "epoch_001.keras")
+    model = DetectorModel(utils.save_tiny_detector(os.path.join(self.tmp, "d1.keras")))
+    model.compile()
+    model.save(checkpoint)
+    face = os.path.join(self.tmp, "face.png")
+    cv2.imwrite(face, np.zeros((32, 32, 3), np.uint8))
+    result = self.assert_fails("tools.detect", [f"--detector={checkpoint}",
+                                                f"--input={face}"],
+                               "epoch_001.keras is a whole training model .*expected a "
+                               "detector")
+    self.assert_one_line(result, "detect.py")
+    result = self.assert_fails("tools.detect", [f"--detector={checkpoint}",
+                                                f"--input={face}", "--frames=0"],
+                               "flag --frames=0: 0 is not a positive integer")
 
   def test_preprocess_a_folder_that_is_not_ffpp(self):
     out = os.path.join(self.tmp, "records_out")
