@@ -6,8 +6,8 @@ exported signature both use it, so a served model scores exactly like the Python
 """
 
 import os
-import shutil
-import tempfile
+import re
+import zipfile
 
 import keras
 import tensorflow as tf
@@ -16,10 +16,10 @@ import tensorflow as tf
 from dfadv_tf.augment import layers as _augment_layers  # pylint: disable=unused-import
 from dfadv_tf.models import backbones as _backbones  # pylint: disable=unused-import
 from dfadv_tf.ops import blur as _blur  # pylint: disable=unused-import
-from dfadv_tf import training as _training  # pylint: disable=unused-import
+from dfadv_tf.training import TrainingModel
 from dfadv_tf.data import images as data_images
 from dfadv_tf.evaluation.grid import fake_probability
-from dfadv_tf.files import atomic_write
+from dfadv_tf import files
 
 
 def detector_image_size(detector):
@@ -42,8 +42,23 @@ def preprocess(images, image_size):
   return data_images.to_model_range(tf.cast(images, tf.float32), image_size)
 
 
+def check_served_images(images):
+  """In-graph checks of the serving signature's `images`, which a SavedModel caller can
+  pass in any shape: (B, H, W, 3) (`tf.ensure_shape`: "Shape of tensor images ... is not
+  compatible") with H and W >= 1 (an assertion naming `images`); InvalidArgumentError
+  otherwise."""
+  images = tf.ensure_shape(images, [None, None, None, 3], name="images")
+  shape = tf.shape(images)
+  sized = tf.debugging.Assert(tf.reduce_all(shape[1:3] >= 1), [
+      "serving_default: images must be uint8 RGB of shape (B, H, W, 3) with H, W >= 1, "
+      "got shape", shape], summarize=4)
+  with tf.control_dependencies([sized]):
+    return tf.identity(images)
+
+
 class ServingModule(tf.Module):
-  """`serving_default(images: uint8 (None, None, None, 3)) -> {"fake_probability": (B,)}`."""
+  """`serving_default(images: uint8 (None, None, None, 3)) -> {"fake_probability": (B,)}`;
+  other shapes are refused by name (`check_served_images`)."""
 
   def __init__(self, detector):
     super().__init__(name="dfadv_detector")
@@ -53,44 +68,83 @@ class ServingModule(tf.Module):
   @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8,
                                               name="images")])
   def serve(self, images):
+    images = check_served_images(images)
     probability = fake_probability(self.detector, preprocess(images, self.image_size))
     return {"fake_probability": probability}
 
 
 def export_detector(detector, export_dir, keras_path=None, overwrite=False):
   """Writes a SavedModel (signature `serving_default`) to `export_dir` and, if given,
-  the detector as a `.keras` file. Both appear atomically (temp path, then rename)."""
-  for path in (export_dir, keras_path):
-    if path and os.path.exists(path) and not overwrite:
-      raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to "
-                            "replace it.")
-  parent = os.path.dirname(os.path.abspath(export_dir))
-  os.makedirs(parent, exist_ok=True)
-  tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-savedmodel-")
-  try:
-    module = ServingModule(detector)
-    tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve})
-    if os.path.exists(export_dir):
-      shutil.rmtree(export_dir)
-    os.replace(tmp, export_dir)
-  finally:
-    if os.path.exists(tmp):
-      shutil.rmtree(tmp)
-  if keras_path:
-    atomic_write(keras_path, detector.save)
+  the detector as a `.keras` file. Every destination is checked before anything is
+  written (exists without `overwrite`, not writable, `keras_path` not `.keras`); both
+  are written beside their destinations and published together (`files.Staging`): after
+  an error neither has changed."""
+  if keras_path and not keras_path.endswith(".keras"):
+    raise ValueError(f"keras_path {keras_path} must end with .keras.")
+  for name, path in (("export_dir", export_dir), ("keras_path", keras_path)):
+    if path:
+      files.check_writable(path, name, overwrite=overwrite)
+  if keras_path and os.path.abspath(keras_path).startswith(
+      os.path.abspath(export_dir) + os.sep):
+    raise ValueError(f"keras_path {keras_path} is inside export_dir {export_dir}; put it "
+                     "beside it.")
+  module = ServingModule(detector)
+  with files.Staging() as staging:
+    tf.saved_model.save(module, staging.folder(export_dir),
+                        signatures={"serving_default": module.serve})
+    if keras_path:
+      detector.save(staging.file(keras_path))
+    staging.publish(overwrite=overwrite)
+
+
+def check_detector(model, source):
+  """ValueError naming `source` when `model` is a whole training model (a
+  `checkpoints/epoch_NNN.keras` file) rather than a detector."""
+  if isinstance(model, TrainingModel):
+    raise ValueError(f"{source} is a whole training model ({type(model).__name__}, a "
+                     "checkpoints/epoch_NNN.keras file); expected a detector such as "
+                     "best_detector.keras.")
+  return model
+
+
+def _refused_in_safe_mode(path, error):
+  """The one-line ValueError for a file that Keras' safe mode refuses, naming the kind
+  of object (a Lambda layer, a TFSMLayer, ...) that it refused."""
+  text = str(error)
+  if "Lambda" in text:
+    what = "a Lambda layer (arbitrary Python code)"
+  else:
+    match = re.search(r"deserialization of an? `?(\w+)`?", text)
+    what = (f"a {match.group(1)}" if match else "an object") + (
+        " (it loads external code or files)")
+  return ValueError(f"{path} contains {what} and is refused in safe mode; load it only if "
+                    "you trust it, with safe_mode=False (--unsafe_load).")
 
 
 def load_detector(path, safe_mode=True, compile=True):  # pylint: disable=redefined-builtin
-  """A `.keras` model (every load in the project goes through here); `safe_mode=True`
-  refuses files that carry Python code (Lambda layers) with a message naming the file
-  and the way to opt in."""
+  """A `.keras` model (every load in the project goes through here).
+
+  `safe_mode=True` refuses files that carry code (Lambda layers, TFSMLayers) with a
+  message naming the file and the way to opt in. Every other failure is one ValueError
+  naming the file: a folder, a file that is no complete `.keras` archive (truncated,
+  empty), a crafted or foreign file that Keras cannot rebuild, and a whole training
+  model (`check_detector`)."""
   if not os.path.exists(path):
     raise FileNotFoundError(f"detector file {path} does not exist.")
+  if os.path.isdir(path):
+    raise ValueError(f"detector {path} is a folder (an exported SavedModel?); expected a "
+                     ".keras file.")
+  if not zipfile.is_zipfile(path):
+    raise ValueError(f"detector file {path} is not a complete .keras file (a zip archive): "
+                     f"it is truncated, empty or of another format ({os.path.getsize(path)} "
+                     "bytes).")
   try:
-    return keras.saving.load_model(path, safe_mode=safe_mode, compile=compile)
-  except ValueError as e:
-    if "safe_mode" in str(e) or "Lambda" in str(e):
-      raise ValueError(f"{path} contains a Lambda layer (arbitrary Python code) and is "
-                       "refused in safe mode; load it only if you trust it, with "
-                       "safe_mode=False (--unsafe_load).") from e
-    raise
+    model = keras.saving.load_model(path, safe_mode=safe_mode, compile=compile)
+  except Exception as e:  # pylint: disable=broad-except
+    if safe_mode and "safe_mode" in str(e):
+      raise _refused_in_safe_mode(path, e) from e
+    reason = " ".join(str(e).split())
+    reason = reason if len(reason) <= 200 else reason[:200] + "..."
+    raise ValueError(f"{path} is not a Keras model that this project can load "
+                     f"({type(e).__name__}: {reason}).") from e
+  return check_detector(model, path)

@@ -10,6 +10,7 @@ is printed as `<program>: error: <message>` on one line and the program exits wi
 
 import json
 import os
+import re
 import sys
 
 from absl import app
@@ -25,10 +26,27 @@ FLAGS = flags.FLAGS
 USER_ERRORS = (ValueError, OSError, KeyError, json.JSONDecodeError, tf.errors.OpError)
 
 
+# The graph context that TensorFlow adds to an op error's message.
+_TF_CONTEXT = ("Graph execution error", "Detected at node", "File \"", "[[", "{{",
+               "<stack traces unavailable>")
+
+
+def _op_message(message):
+  """An op error's own message: the text of a failed assertion (`tf.debugging.Assert`
+  data joined), or the lines that are not TensorFlow's node and stack context."""
+  if "assertion failed:" in message:
+    text = re.split(r"\n|\t \[\[", message.split("assertion failed:", 1)[1].strip())[0]
+    return re.sub(r"^\[|\]$", "", text.strip()).replace("] [", " ")
+  lines = [line for line in message.splitlines()
+           if not line.strip().startswith(_TF_CONTEXT)]
+  return re.sub(r"\s*\[Op:[^\]]*\]", "", "\n".join(lines))
+
+
 def one_line(error):
   """The message of `error` on one line (TensorFlow's op errors without their graph
   context)."""
-  message = error.message if isinstance(error, tf.errors.OpError) else str(error)
+  message = (_op_message(error.message) if isinstance(error, tf.errors.OpError)
+             else str(error))
   if isinstance(error, KeyError) and error.args:
     message = str(error.args[0])
   lines = [line.strip() for line in message.strip().splitlines() if line.strip()]

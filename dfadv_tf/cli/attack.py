@@ -50,9 +50,10 @@ flags.DEFINE_string("images_dir", None, "Folder of images (ImageNet validation l
 flags.DEFINE_string("labels_file", None, "Labels of --images_dir: '<file> <class>' lines "
                     "or one class per line for the sorted files.")
 flags.DEFINE_string("tfrecords", None, "File pattern of TFRecords with 'image'/'label'.")
-flags.DEFINE_integer("image_size", 299, "Side of the loaded images (the attack space).")
-flags.DEFINE_integer("num_images", 0, "Use the first N images (0: all).")
-flags.DEFINE_integer("batch_size", 16, "Images per batch.")
+flags.DEFINE_integer("image_size", 299, "Side of the loaded images (the attack space).",
+                     lower_bound=1)
+flags.DEFINE_integer("num_images", 0, "Use the first N images (0: all).", lower_bound=0)
+flags.DEFINE_integer("batch_size", 16, "Images per batch.", lower_bound=1)
 flags.DEFINE_list("attacks", ["fgsm", "bat"], "Adversaries, from "
                   f"{sorted(attacks.ADVERSARIES)}.")
 flags.DEFINE_list("sweep", [], "Adversary parameter flags swept over --sweep_values, e.g. "

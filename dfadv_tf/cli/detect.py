@@ -29,13 +29,13 @@ flags.DEFINE_string("detector", None, "Saved .keras detector.", required=True)
 flags.DEFINE_string("input", None, "An image, a folder of images or a video file.",
                     required=True)
 flags.DEFINE_string("output", None, "Write the JSON here instead of stdout.")
-flags.DEFINE_integer("frames", 32, "Frames sampled evenly from a video.")
+flags.DEFINE_integer("frames", 32, "Frames sampled evenly from a video.", lower_bound=1)
 flags.DEFINE_enum("face_detector", "mtcnn", list(faces.DETECTORS), "Face detector (none: "
                   "score video frames whole).")
 flags.DEFINE_float("min_face_confidence", 0.9, "MTCNN: keep faces at least this "
                    "confident.")
 flags.DEFINE_integer("detect_max_side", 960, "MTCNN: detect on frames scaled down to this "
-                     "larger side in pixels (0: full size); boxes are scaled back.")
+                     "larger side in pixels (0: full size); boxes are scaled back.", lower_bound=0)
 flags.DEFINE_float("margin", 1.3, "Square crop side / larger face-box side.")
 flags.DEFINE_bool("align", False, "Align faces by MTCNN's 5 landmarks (similarity "
                   "transform) instead of a square box crop; use it if the detector was "
@@ -46,7 +46,7 @@ flags.DEFINE_enum("aggregation", "mean", list(scoring.AGGREGATIONS), "Video scor
                   "fake face's mean), sbi (mean over frames of each frame's max), "
                   "confident (the DFDC winner's confident strategy).")
 flags.DEFINE_float("threshold", 0.5, "Fake if the probability is >= this.")
-flags.DEFINE_integer("batch_size", 32, "Images per forward pass.")
+flags.DEFINE_integer("batch_size", 32, "Images per forward pass.", lower_bound=1)
 flags.DEFINE_bool("unsafe_load", False, "Allow .keras files with Lambda layers.")
 FLAGS = flags.FLAGS
 

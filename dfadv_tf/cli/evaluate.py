@@ -6,7 +6,9 @@ r"""Evaluates saved detectors on the test grids of an experiment, frame and vide
 
 The experiment flags (data_root, dataset, train_methods, train_qualities, test_methods,
 test_qualities, extra_test_datasets, image_size, batch_size) choose the grids, so the
-flag file a model was trained with can be passed as it is. Writes
+flag file a model was trained with can be passed as it is. The grids' data, the
+detector files and --output_dir are checked, and every detector is loaded, before the
+first is evaluated. Writes
 <output_dir>/tables/{cross_method,cross_quality,...}{,_video}.{md,csv} and results.json.
 """
 
@@ -16,11 +18,12 @@ import os
 from absl import flags
 
 from dfadv_tf import experiment
+from dfadv_tf import files
 from dfadv_tf import serving
 from dfadv_tf.cli import app
 from dfadv_tf.cli import flags as config_flags
 from dfadv_tf.evaluation import grid as grid_lib
-from dfadv_tf.files import atomic_write_text
+from dfadv_tf.experiment import preflight
 
 config_flags.define_config_flags()
 flags.DEFINE_list("detectors", None, "NAME=PATH pairs of saved .keras detectors (a bare "
@@ -45,16 +48,21 @@ def parse_detectors(items):
 def main(argv):
   del argv
   config = config_flags.config_from_flags()
-  results = {}
-  for name, path in parse_detectors(FLAGS.detectors).items():
-    detector = serving.load_detector(path, safe_mode=not FLAGS.unsafe_load)
-    results[name] = experiment.evaluate_detector(detector, config, source=path)
-  os.makedirs(config.output_dir, exist_ok=True)
-  atomic_write_text(os.path.join(config.output_dir, "results.json"),
-                             json.dumps(results, indent=2))
-  logdir = os.path.join(config.output_dir, "logs")
-  tables = grid_lib.write_tables(results, config.output_dir, logdir=logdir)
-  video = grid_lib.write_tables(results, config.output_dir, logdir=logdir, level="video")
+  paths = parse_detectors(FLAGS.detectors)
+  preflight.check_evaluation(config, paths.values())
+  detectors = {}
+  for name, path in paths.items():  # every detector loaded and checked before any is run
+    detectors[name] = serving.load_detector(path, safe_mode=not FLAGS.unsafe_load)
+    experiment.check_detector(detectors[name], config, source=path)
+  with files.OutputLock(config.output_dir, "output_dir"):
+    results = {name: experiment.evaluate_detector(detector, config, source=paths[name])
+               for name, detector in detectors.items()}
+    files.atomic_write_text(os.path.join(config.output_dir, "results.json"),
+                            json.dumps(results, indent=2))
+    logdir = os.path.join(config.output_dir, "logs")
+    tables = grid_lib.write_tables(results, config.output_dir, logdir=logdir)
+    video = grid_lib.write_tables(results, config.output_dir, logdir=logdir,
+                                  level="video")
   for grid in tables:
     print("\n" + tables[grid] + "\n" + video[grid])
   print(f"Tables in {config.output_dir}/tables; TensorBoard: tensorboard --logdir {logdir}")

@@ -17,10 +17,10 @@ _DEFAULT = synthetic.DemoConfig()
 flags.DEFINE_string("data_root", synthetic.DEFAULT_ROOT, "Root folder of the datasets' "
                     "TFRecords (<data_root>/<dataset>/index.json).")
 flags.DEFINE_string("dataset", synthetic.DEFAULT_DATASET, "Dataset name under --root.")
-flags.DEFINE_integer("identities", _DEFAULT.identities, "Identities (real videos).")
-flags.DEFINE_integer("frames", _DEFAULT.frames, "Frames per video.")
+flags.DEFINE_integer("identities", _DEFAULT.identities, "Identities (real videos).", lower_bound=1)
+flags.DEFINE_integer("frames", _DEFAULT.frames, "Frames per video.", lower_bound=1)
 flags.DEFINE_integer("image_size", _DEFAULT.image_size, "Side of the stored images in "
-                     "pixels.")
+                     "pixels.", lower_bound=1)
 flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed.")
 flags.DEFINE_enum("codec", _DEFAULT.codec, list(synthetic.CODECS), "How the c23 / c40 "
                   "qualities are made: h264 (CRF 23 / 40, as FF++) or jpeg (quality 75 / "

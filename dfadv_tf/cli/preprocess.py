@@ -49,10 +49,10 @@ flags.DEFINE_string("recompress_dir", None, "Where re-encoded videos go (default
                     "<data_root>/<dataset>_videos); reused when present.")
 flags.DEFINE_string("real_input", None, "DeeperForensics-1.0: the FF++ download holding "
                     "its real part (original_sequences/youtube/c23/videos).")
-flags.DEFINE_integer("frames", 32, "Evenly spaced frames per train/val video.")
-flags.DEFINE_integer("test_frames", 100, "Frames per test video.")
-flags.DEFINE_integer("test_every", 3, "Test videos: every k-th frame.")
-flags.DEFINE_integer("dfd_frames", 10, "DFD: random frames per video.")
+flags.DEFINE_integer("frames", 32, "Evenly spaced frames per train/val video.", lower_bound=1)
+flags.DEFINE_integer("test_frames", 100, "Frames per test video.", lower_bound=1)
+flags.DEFINE_integer("test_every", 3, "Test videos: every k-th frame.", lower_bound=1)
+flags.DEFINE_integer("dfd_frames", 10, "DFD: random frames per video.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of the DFD frame draw and of the splits drawn here.")
 flags.DEFINE_list("split_fractions", ["0.7", "0.15", "0.15"], "Train, val, test fractions "
                   "of the groups where a dataset has no split (folder, UADFV; val of "
@@ -66,15 +66,15 @@ flags.DEFINE_enum("face_detector", None, list(faces.DETECTORS), "Face detector: 
 flags.DEFINE_float("min_face_confidence", 0.9, "MTCNN: keep faces at least this "
                    "confident.")
 flags.DEFINE_integer("detect_max_side", 960, "MTCNN: detect on frames scaled down to this "
-                     "larger side in pixels (0: full size).")
-flags.DEFINE_integer("face_batch", 8, "Frames per face-detector call.")
+                     "larger side in pixels (0: full size).", lower_bound=0)
+flags.DEFINE_integer("face_batch", 8, "Frames per face-detector call.", lower_bound=1)
 flags.DEFINE_bool("align", False, "Align faces by MTCNN's 5 landmarks (similarity "
                   "transform onto the ArcFace template) instead of a square box crop.")
 flags.DEFINE_float("margin", 1.3, "Square crop side / larger face-box side.")
-flags.DEFINE_integer("image_size", 256, "Side of the stored face crops in pixels.")
+flags.DEFINE_integer("image_size", 256, "Side of the stored face crops in pixels.", lower_bound=1)
 flags.DEFINE_enum("image_format", "png", ["png", "jpeg"], "Encoding of the crops.")
-flags.DEFINE_integer("workers", 1, "Parallel worker processes (over videos).")
-flags.DEFINE_integer("videos_per_shard", 32, "Videos per TFRecord shard.")
+flags.DEFINE_integer("workers", 1, "Parallel worker processes (over videos).", lower_bound=1)
+flags.DEFINE_integer("videos_per_shard", 32, "Videos per TFRecord shard.", lower_bound=1)
 
 
 def layout_of(dataset, layout):

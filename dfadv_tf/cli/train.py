@@ -4,26 +4,36 @@ One flag file per experiment (flags/), e.g.
 
   dfadv-train --flagfile=flags/table1_two_gen_bat.flags --data_root=/data/ffpp_tfrecords
 
-Writes to --output_dir: config.json, checkpoints/epoch_NNN.keras (the whole training
-model, each epoch), best_detector.keras (best validation accuracy), backup/ (resume
-after a kill: run the same command again; with --deterministic it ends with the weights
-of an uninterrupted run), logs/ (TensorBoard), tables/*.md|csv and results.json.
+Everything the run needs (data, sizes, files) is checked before anything is written.
+Writes to --output_dir, every file whole or not at all: config.json,
+checkpoints/epoch_NNN.keras (the whole training model, each epoch), best_detector.keras
+(best validation accuracy), backup/ (resume after a kill at any point: run the same
+command again; with --deterministic it ends with the weights of an uninterrupted run),
+logs/ (TensorBoard), tables/*.md|csv and results.json. One run at a time owns the folder;
+other flags there are refused unless --restart.
 
 --batch_size is the global batch under every --strategy; for --strategy=multi_worker run
 the same command on every worker with its TF_CONFIG (README, "Scaling out").
 """
+
+from absl import flags
 
 from dfadv_tf import experiment
 from dfadv_tf.cli import app
 from dfadv_tf.cli import flags as config_flags
 
 config_flags.define_config_flags()
+flags.DEFINE_bool("restart", False, "Start over in an --output_dir that holds a run (of "
+                  "this or another configuration): its outputs are removed first. "
+                  "Without it, the same flags resume the run there and other flags are "
+                  "refused.")
+FLAGS = flags.FLAGS
 
 
 def main(argv):
   del argv
   config = config_flags.config_from_flags()
-  result = experiment.run_experiment(config)
+  result = experiment.run_experiment(config, restart=FLAGS.restart)
   for table in result["tables"].values():
     print("\n" + table)
   print(f"Best epoch on validation accuracy: {result['best_epoch']}; outputs in "

@@ -94,8 +94,7 @@ def make_example(image, *, label, dataset, method, quality, split, video_id, fra
   Returns:
     A `tf.train.Example`.
   """
-  if label not in (REAL_LABEL, FAKE_LABEL):
-    raise ValueError(f"label must be 0 (real) or 1 (fake), got {label!r}")
+  label = check_label(label, f"video {video_id!r} frame {frame_index}")
   if split not in SPLITS:
     raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
   if isinstance(image, bytes):
@@ -134,6 +133,16 @@ def make_example(image, *, label, dataset, method, quality, split, video_id, fra
         face_landmarks=tf.train.Feature(float_list=tf.train.FloatList(
             value=[float(v) for v in points])))
   return tf.train.Example(features=tf.train.Features(feature=feature))
+
+
+def check_label(label, where=None):
+  """`label` as an int; ValueError (naming `where`, e.g. the shard and record) unless it
+  is 0 (real) or 1 (fake)."""
+  if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)) or (
+      label not in (REAL_LABEL, FAKE_LABEL)):
+    raise ValueError(f"label must be 0 (real) or 1 (fake), got {label!r}"
+                     + (f" ({where})" if where else ""))
+  return int(label)
 
 
 def parse_example(serialized):
@@ -187,7 +196,8 @@ class ShardedWriter:
         for example in examples:
           feature = example.features.feature
           got = {k: feature[k].bytes_list.value[0].decode() for k in _SHARD_KEYS[:-1]}
-          label = feature["label"].int64_list.value[0]
+          label = check_label(feature["label"].int64_list.value[0],
+                              f"shard {path}, record {entry['records']}")
           entry["label"] = label if entry["label"] is None else entry["label"]
           want = {"dataset": self.dataset, "split": split, "method": method,
                   "quality": quality}
@@ -229,12 +239,42 @@ def _read_index(folder, missing_ok=False):
       return {"shards": []}
     raise FileNotFoundError(f"no dataset index at {path}: write the dataset first "
                             "(tools/preprocess.py or tools/make_demo_data.py)")
-  with open(path, encoding="utf-8") as f:
-    return json.load(f)
+  try:
+    with open(path, encoding="utf-8") as f:
+      index = json.load(f)
+  except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    raise ValueError(f"dataset index {path} is not valid JSON ({e}); rewrite it with the "
+                     "tool that wrote the dataset") from None
+  _check_index(index, path)
+  return index
+
+
+_ENTRY_KEYS = {"path": str, "split": str, "method": str, "quality": str, "label": int,
+               "records": int}
+
+
+def _check_index(index, path):
+  """ValueError naming `path` and the first bad entry unless `index` has the shape that
+  `ShardedWriter` writes: {"shards": [{path, split, method, quality, label, records}]},
+  labels 0 or 1."""
+  shards = index.get("shards") if isinstance(index, dict) else None
+  if not isinstance(shards, list):
+    raise ValueError(f"dataset index {path}: expected an object with a list 'shards', "
+                     f"got {type(index).__name__}{' without it' if shards is None else ''}")
+  for i, shard in enumerate(shards):
+    bad = ([k for k, kind in _ENTRY_KEYS.items()
+            if not isinstance(shard.get(k), kind) or isinstance(shard.get(k), bool)]
+           if isinstance(shard, dict) else list(_ENTRY_KEYS))
+    if bad:
+      expected = ", ".join(f"{k}: {kind.__name__}" for k, kind in _ENTRY_KEYS.items())
+      raise ValueError(f"dataset index {path}: shard entry {i} lacks valid {bad} "
+                       f"(expected {{{expected}}})")
+    check_label(shard["label"], f"dataset index {path}, shard {shard['path']}")
 
 
 def read_index(root, dataset):
-  """The parsed `index.json` of `<root>/<dataset>` (FileNotFoundError if absent)."""
+  """The parsed `index.json` of `<root>/<dataset>`: FileNotFoundError if absent,
+  ValueError naming the file if it is not an index (bad JSON, entries, labels)."""
   return _read_index(os.path.join(root, dataset))
 
 
@@ -249,7 +289,9 @@ def select_shards(root, dataset, methods=None, qualities=None, split="train"):
   """Index entries of the shards of `split` with a method and quality in the lists.
 
   None selects every method / quality the index has for that split. An unknown split,
-  method or quality raises ValueError listing what the index has.
+  method or quality raises ValueError listing what the index has; a selected shard
+  whose file is missing raises FileNotFoundError naming it (a reader would otherwise
+  wait for it).
   """
   shards = read_index(root, dataset)["shards"]
   requested = {"split": [split], "method": methods, "quality": qualities}
@@ -261,8 +303,17 @@ def select_shards(root, dataset, methods=None, qualities=None, split="train"):
     if unknown:
       raise ValueError(f"{key} {unknown} not in dataset {dataset!r} at {root}; "
                        f"its index has {key}s {have}")
-  return [s for s in shards
-          if all(wanted is None or s[key] in wanted for key, wanted in requested.items())]
+  selected = [s for s in shards if all(wanted is None or s[key] in wanted
+                                       for key, wanted in requested.items())]
+  folder = os.path.join(root, dataset)
+  missing = [s["path"] for s in selected if not os.path.isfile(os.path.join(folder, s["path"]))]
+  if missing:
+    raise FileNotFoundError(
+        f"TFRecord shard {os.path.join(folder, missing[0])} is listed in "
+        f"{os.path.join(folder, INDEX_FILE)} but does not exist"
+        + (f" ({len(missing) - 1} more missing)" if len(missing) > 1 else "")
+        + "; restore it or rewrite the dataset (dfadv-preprocess resumes and rewrites it)")
+  return selected
 
 
 class SkipCounter:
@@ -275,14 +326,87 @@ class SkipCounter:
     return int(self.variable.numpy())
 
 
-def _records_of_shard(path, expected, on_error, skip_counter):
-  """Serialized records of one shard, checked against the index's record count.
+# The first bytes of the encodings that `tf.io.decode_image` reads.
+_IMAGE_SIGNATURES = ((0, b"\x89PNG\r\n\x1a\n"), (0, b"\xff\xd8\xff"), (0, b"GIF87a"),
+                     (0, b"GIF89a"), (0, b"BM"), (8, b"WEBP"))
 
-  A corrupted or truncated shard raises InvalidArgumentError naming the file
-  (on_error="raise"), or loses the unreadable records, which are added to
-  `skip_counter` with a warning naming the file (on_error="skip").
+
+def _glob_escaped(path):
+  return tf.strings.regex_replace(path, r"([*?\[\]\\])", r"\\\1")
+
+
+def _open_shard(path):
+  """`TFRecordDataset(path)`, after an assertion that the file exists: a shard removed
+  while a run reads its dataset is an error naming it (TFRecordDataset's NotFound would
+  be retried forever under `ignore_errors`)."""
+  exists = tf.size(tf.io.matching_files(_glob_escaped(path))) > 0
+  found = tf.debugging.Assert(exists, [tf.strings.join([
+      "TFRecord shard ", path, " is listed in its dataset index but does not exist"])])
+  with tf.control_dependencies([found]):
+    return tf.data.TFRecordDataset(tf.identity(path))
+
+
+def _is_image(encoded):
+  """Whether each of `encoded` (a string vector) starts like a PNG, JPEG, GIF, BMP or
+  WebP file."""
+  return tf.reduce_any(tf.stack([
+      tf.equal(tf.strings.substr(encoded, offset, len(magic)), magic)
+      for offset, magic in _IMAGE_SIGNATURES]), axis=0)
+
+
+_CHECK_BATCH = 64  # records checked together (vectorised parse and checks)
+
+
+def _checked_records(records, path, label, on_error, skip_counter):
+  """`records` (serialized, in shard order) checked: a record whose label is not the
+  shard's `label` (from the index) raises InvalidArgumentError naming the shard, the
+  record number, its video and frame; a record whose image bytes are no image raises
+  the same way (on_error="raise") or is dropped and counted (on_error="skip")."""
+  schema = {key: FEATURES[key] for key in ("image", "label", "video_id", "frame_index")}
+
+  def where(features, numbers, first):
+    return ["TFRecord shard ", path, " record ", tf.strings.as_string(numbers[first]),
+            " (video ", features["video_id"][first], " frame ",
+            tf.strings.as_string(features["frame_index"][first]), "): "]
+
+  def check(index, batch):
+    features = tf.io.parse_example(batch, schema)
+    numbers = index * _CHECK_BATCH + tf.range(tf.size(batch, out_type=tf.int64))
+    labelled = tf.equal(features["label"], label)
+    first = tf.argmin(tf.cast(labelled, tf.int32))
+    labels_ok = tf.debugging.Assert(tf.reduce_all(labelled), [tf.strings.join([
+        *where(features, numbers, first), "label ",
+        tf.strings.as_string(features["label"][first]), " but the index lists the shard "
+        "with label ", tf.strings.as_string(label), " (0 real, 1 fake)"])])
+    images = _is_image(features["image"])
+    first = tf.argmin(tf.cast(images, tf.int32))
+    message = tf.strings.join([*where(features, numbers, first),
+                               "its image bytes are no PNG/JPEG/GIF/BMP/WebP image"])
+    if on_error == "raise":
+      images_ok = tf.debugging.Assert(tf.reduce_all(images), [message])
+    else:
+      def warn():
+        tf.print("WARNING:", message, "and", tf.reduce_sum(1 - tf.cast(images, tf.int64)) - 1,
+                 "more in this block (skipped)")
+        return skip_counter.variable.assign_add(
+            tf.reduce_sum(1 - tf.cast(images, tf.int64)))
+      images_ok = tf.cond(tf.reduce_all(images), skip_counter.variable.read_value, warn)
+    with tf.control_dependencies([labels_ok, images_ok]):
+      return tf.boolean_mask(batch, images)
+
+  return records.batch(_CHECK_BATCH).enumerate().map(check).unbatch()
+
+
+def _records_of_shard(path, expected, label, on_error, skip_counter):
+  """Serialized records of one shard, checked against the index's record count and
+  label (`_checked_records`).
+
+  A missing shard raises InvalidArgumentError naming it (`_open_shard`). A corrupted or
+  truncated shard raises InvalidArgumentError naming the file (on_error="raise"), or
+  loses the unreadable records, which are added to `skip_counter` with a warning naming
+  the file (on_error="skip").
   """
-  records = tf.data.TFRecordDataset(path).ignore_errors()
+  records = _open_shard(path).ignore_errors()
   records = records.map(lambda r: (r, True)).concatenate(
       tf.data.Dataset.from_tensors((tf.constant(b""), False)))
 
@@ -307,7 +431,8 @@ def _records_of_shard(path, expected, on_error, skip_counter):
       return tf.identity(record), is_record
 
   records = records.scan(tf.constant(0, tf.int64), count).map(check)
-  return records.filter(lambda record, is_record: is_record).map(lambda r, _: r)
+  records = records.filter(lambda record, is_record: is_record).map(lambda r, _: r)
+  return _checked_records(records, path, label, on_error, skip_counter)
 
 
 _VIDEO_ID = {"video_id": FEATURES["video_id"]}
@@ -400,9 +525,11 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
     with_metadata: yield dicts {"image", "label", "video_id", "dataset", "method",
       "quality", "frame_index"} (for video-level evaluation) instead of (images, labels).
     drop_remainder: drop the last incomplete batch.
-    on_error: "raise" (a corrupted shard raises InvalidArgumentError naming the file) or
-      "skip" (its unreadable records are dropped, counted in `skip_counter`, and a
-      warning names the file).
+    on_error: "raise" (a corrupted shard, or a record whose bytes are no image, raises
+      InvalidArgumentError naming the file, the record, its video and frame) or "skip"
+      (such records are dropped, counted in `skip_counter`, and a warning names them).
+      A missing shard (FileNotFoundError, up front) and a record whose label is not its
+      shard's (InvalidArgumentError) are errors either way.
     shuffle_buffer: records held by the shuffle buffer.
     skip_counter: optional `SkipCounter` that on_error="skip" adds the dropped records to.
     with_mask: yield dicts {"image", "label", "mask"} (+ the metadata with
@@ -427,6 +554,9 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
     raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
   if augment is not None and not callable(augment):
     raise ValueError(f"augment must be a callable images -> images, got {augment!r}")
+  image_size = checks.integer(image_size, "image_size")
+  batch_size = checks.integer(batch_size, "batch_size")
+  shuffle_buffer = checks.integer(shuffle_buffer, "shuffle_buffer")
   shards = select_shards(root, dataset, methods, qualities, split)
   if not shards:
     raise ValueError(f"dataset {dataset!r} at {root} has no shards for split={split!r}, "
@@ -440,23 +570,23 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
   def stream(group, stream_seed):
     paths = [os.path.join(folder, s["path"]) for s in group]
     files = tf.data.Dataset.from_tensor_slices(
-        (paths, np.array([s["records"] for s in group], np.int64)))
+        (paths, np.array([s["records"] for s in group], np.int64),
+         np.array([s["label"] for s in group], np.int64)))
     if frames_per_video is not None:  # one seed per shard and pass
       draws = tf.data.Dataset.random(seed=stream_seed, rerandomize_each_iteration=True)
       files = tf.data.Dataset.zip(files, draws).map(lambda f, draw: (*f, draw))
     if shuffle:
       files = files.shuffle(len(paths), seed=stream_seed)
 
-    def shard_records(path, n, draw=None):
-      shard = _records_of_shard(path, n, on_error, skip_counter)
+    def shard_records(path, n, label, draw=None):
+      shard = _records_of_shard(path, n, label, on_error, skip_counter)
       return shard if draw is None else _draw_frames(shard, frames_per_video, draw)
 
     # Drawing per video, a shard gives a video's k frames in a row: more shards open
     # (each holds k records) mix more videos into the shuffle buffer.
     records = files.interleave(
         shard_records, cycle_length=min(len(paths), 8 if frames_per_video is None else 64),
-        block_length=1,
-        deterministic=True, num_parallel_calls=tf.data.AUTOTUNE)
+        block_length=1, deterministic=True, num_parallel_calls=tf.data.AUTOTUNE)
     if shuffle:
       records = records.shuffle(shuffle_buffer, seed=stream_seed)
     return records
@@ -535,6 +665,9 @@ def load_clips(root, dataset, methods=None, qualities=None, split="train", image
     "method", "quality"}.
   """
   segments = checks.integer(segments, "segments")
+  image_size = checks.integer(image_size, "image_size")
+  batch_size = checks.integer(batch_size, "batch_size")
+  max_frames = checks.integer(max_frames, "max_frames")
   if balance not in (None, "oversample"):
     raise ValueError(f"balance must be None or 'oversample', got {balance!r}")
   shards = select_shards(root, dataset, methods, qualities, split)
@@ -543,11 +676,12 @@ def load_clips(root, dataset, methods=None, qualities=None, split="train", image
                      f"methods={methods}, qualities={qualities}")
   folder = os.path.join(root, dataset)
 
-  def videos_of_shard(path):
+  def videos_of_shard(path, label):
     def keyed(record):
       features = parse_example(record)
       return tf.strings.to_hash_bucket_fast(features["video_id"], 2**62), record
-    return (tf.data.TFRecordDataset(path).map(keyed).group_by_window(
+    records = _checked_records(_open_shard(path), path, label, "raise", None)
+    return (records.map(keyed).group_by_window(
         key_func=lambda key, record: key,
         reduce_func=lambda key, window: window.map(lambda k, r: r).batch(max_frames),
         window_size=max_frames))
@@ -565,7 +699,8 @@ def load_clips(root, dataset, methods=None, qualities=None, split="train", image
 
   def stream(group, stream_seed):
     paths = tf.data.Dataset.from_tensor_slices(
-        [os.path.join(folder, s["path"]) for s in group])
+        ([os.path.join(folder, s["path"]) for s in group],
+         np.array([s["label"] for s in group], np.int64)))
     if shuffle:
       paths = paths.shuffle(len(group), seed=stream_seed)
     videos = paths.flat_map(videos_of_shard)

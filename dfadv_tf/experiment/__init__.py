@@ -9,9 +9,10 @@ The layer above `training`, `data` and `evaluation` that the binaries (`dfadv-tr
     print(result["tables"]["cross_method"])  # Markdown, shaped like Table I
 
 Rooms: `config` (ExperimentConfig, modes, paper names), `data` (the data selection:
-training, validation and test grids), `modes` (the mode factory), `checkpoints` (what a
-run keeps: checkpoints, best detector, backup, TensorBoard) and `run` (strategies, the
-run, evaluation).
+training, validation and test grids), `modes` (the mode factory), `preflight` (what a
+run needs, checked before anything is written), `checkpoints` (what a run keeps and how
+a killed one resumes: the folder's lock and config, checkpoints, best detector, backup,
+TensorBoard) and `run` (strategies, the run, evaluation).
 
 Model selection follows the reference: the detector with the best accuracy on the
 validation split of the training selection is kept (never the test split).
@@ -22,4 +23,5 @@ from dfadv_tf.experiment.config import ExperimentConfig, MODES, PAPER_NAMES, POL
 from dfadv_tf.experiment.config import STRATEGIES
 from dfadv_tf.experiment.data import test_grids, training_selection
 from dfadv_tf.experiment.modes import build_training_model
-from dfadv_tf.experiment.run import evaluate_detector, make_strategy, run_experiment
+from dfadv_tf.experiment.run import check_detector, evaluate_detector, make_strategy
+from dfadv_tf.experiment.run import run_experiment

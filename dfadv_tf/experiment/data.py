@@ -121,7 +121,7 @@ def train_dataset(config, initial_epoch=0, steps=None):
   epochs `initial_epoch`..`config.epochs - 1`, `steps` (default `steps_per_epoch`) each.
 
   Each epoch's batches are a function of (seed, epoch) alone (a pipeline seeded with
-  both), so a run resumed at an epoch (BackupAndRestore) sees the batches of an
+  both), so a run resumed at an epoch (from its backup) sees the batches of an
   uninterrupted run. Augmentation: `config.base_augment`, then `config.augment`;
   random augmentations draw from the layer's own generator and are not replayed.
   """
@@ -215,15 +215,22 @@ def validation_steps(config):
   return max(1, -(-2 * max(label_counts(config, "val")) // config.batch_size))
 
 
-def _listed_or_present(wanted, present, what, config):
+def _listed_or_present(wanted, present, what, config, key):
   """The names of `wanted` the test split has; all of `present` (with a warning) when it
-  has none of them; a warning naming those left out otherwise."""
+  has none of them (say the FF++ defaults on a folder dataset). Otherwise a name that is
+  not in the dataset's index at all is a typo (ValueError naming it) and one the index
+  has but the test split lacks is left out with a warning."""
   kept = [name for name in wanted if name in present]
   if not kept:
     logging.warning("none of %s %s is in the test split of dataset %r (it has %s): "
                     "testing those.", what, list(wanted), config.dataset, present)
     return list(present)
   if len(kept) < len(wanted):
+    index = {s[key] for s in records.read_index(config.data_root, config.dataset)["shards"]}
+    unknown = [name for name in wanted if name not in index]
+    if unknown:
+      raise ValueError(f"{what}: {key} {unknown} not in dataset {config.dataset!r} at "
+                       f"{config.data_root}; its index has {key}s {sorted(index)}.")
     logging.warning("%s %s are not in the test split of dataset %r (it has %s): not "
                     "tested.", what, [n for n in wanted if n not in present],
                     config.dataset, present)
@@ -259,9 +266,10 @@ def test_grids(config):
                      f"{'fake' if not fakes else 'real'} records in its test split: the "
                      "test grids need real and fake test records (see the preprocessing "
                      "summary for videos without a face).")
-  test_methods = _listed_or_present(config.test_methods, fakes, "test_methods", config)
+  test_methods = _listed_or_present(config.test_methods, fakes, "test_methods", config,
+                                    "method")
   test_qualities = _listed_or_present(config.test_qualities, present_qualities,
-                                      "test_qualities", config)
+                                      "test_qualities", config, "quality")
   qualities = (tuple(q for q in config.train_qualities if q in present_qualities)
                or (test_qualities[0],))
   methods = tuple(m for m in config.train_methods if m in fakes) or (test_methods[0],)
@@ -273,12 +281,20 @@ def test_grids(config):
   def has(selected, at):
     return any((m, q) in present for m in selected for q in at)
 
-  cross = {
-      "cross_method": {grid_lib.set_name(m, qualities): selection((m,), qualities)
-                       for m in test_methods if has((m,), qualities)},
-      "cross_quality": {grid_lib.set_name(methods, q): selection(methods, (q,))
-                        for q in test_qualities if has(methods, (q,))},
+  wanted = {
+      "cross_method": {grid_lib.set_name(m, qualities): ((m,), qualities)
+                       for m in test_methods},
+      "cross_quality": {grid_lib.set_name(methods, q): (methods, (q,))
+                        for q in test_qualities},
   }
+  cross = {grid: {name: selection(*at) for name, at in sets.items() if has(*at)}
+           for grid, sets in wanted.items()}
+  for grid, sets in wanted.items():
+    absent = [name for name in sets if name not in cross[grid]]
+    if absent:
+      logging.warning("test sets %s of grid %r: dataset %r has no test records of those "
+                      "methods at those qualities; not tested.", absent, grid,
+                      config.dataset)
   sets = {name: set(grid.values()) for name, grid in cross.items()}
   if sets["cross_quality"] <= sets["cross_method"]:
     del cross["cross_quality"]

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import sys
 
 import tensorflow as tf
@@ -12,9 +13,9 @@ from dfadv_tf.evaluation import grid as grid_lib
 from dfadv_tf.experiment import checkpoints
 from dfadv_tf.experiment import data
 from dfadv_tf.experiment import modes
+from dfadv_tf.experiment import preflight
 from dfadv_tf.experiment.config import STRATEGIES
 from dfadv_tf.files import atomic_write_text
-from dfadv_tf.training import TrainingModel
 
 
 def make_strategy(name):
@@ -58,13 +59,10 @@ def worker_output_dir(strategy, output_dir):
 
 def check_detector(detector, config, source=None):
   """ValueError naming `source` (default: the detector's name) when `detector` is a
-  training checkpoint rather than a detector, or takes frames of another size than
-  `config.image_size`."""
+  training checkpoint rather than a detector (`serving.check_detector`), or takes
+  frames of another size than `config.image_size`."""
   source = source or repr(detector.name)
-  if isinstance(detector, TrainingModel):
-    raise ValueError(f"{source} is a whole training model ({type(detector).__name__}, a "
-                     "checkpoints/epoch_NNN.keras file); expected a detector such as "
-                     f"{checkpoints.BEST_DETECTOR}.")
+  serving.check_detector(detector, source)
   inputs = getattr(detector, "inputs", None)
   expected = (config.image_size, config.image_size, 3)
   if inputs and tuple(inputs[0].shape[-3:]) != expected:
@@ -73,48 +71,93 @@ def check_detector(detector, config, source=None):
                      f"{config.image_size}); pass the image_size it was trained at.")
 
 
-def evaluate_detector(detector, config, source=None):
+def evaluate_detector(detector, config, source=None, progress=None):
   """{grid name: {set name: metrics}} of a detector on every grid of `test_grids`
-  (`check_detector` first; `source` names the detector in its errors)."""
+  (`check_detector` first; `source` names the detector in its errors).
+
+  `progress`: a JSON file that records each set as it is evaluated (atomically); the
+  sets it already holds are taken from it, not evaluated again (a killed evaluation
+  resumes)."""
   check_detector(detector, config, source)
-  return {grid_name: grid_lib.evaluate_grid(detector, data.grid_datasets(config, sets))
-          for grid_name, sets in data.test_grids(config).items()}
+  done = {}
+  if progress and os.path.exists(progress):
+    with open(progress, encoding="utf-8") as f:
+      done = json.load(f)
+  results = {}
+  for grid_name, sets in data.test_grids(config).items():
+    results[grid_name] = {}
+    for name, selection in sets.items():
+      if name in done.get(grid_name, {}):
+        results[grid_name][name] = done[grid_name][name]
+        continue
+      results[grid_name].update(grid_lib.evaluate_grid(
+          detector, data.grid_datasets(config, {name: selection})))
+      if progress:
+        atomic_write_text(progress, json.dumps(results, indent=1))
+  return results
 
 
-def run_experiment(config, verbose=None):
+def run_experiment(config, verbose=None, restart=False):
   """Fits `config`'s mode, keeps the best detector on val, evaluates the test grids.
 
-  Writes under `config.output_dir`: config.json, checkpoints/, best_detector.keras,
-  logs/ (TensorBoard), tables/*.md|csv, results.json (the other workers of a
-  multi-worker run: the same under workers/<type>_<index>/). Run again with the same
-  config after a kill, it resumes from the last complete epoch (backup/). Returns
-  {"results", "tables", "best_epoch", "history"}. `verbose` is Keras' fit verbosity;
-  None gives a progress bar on a terminal and one line per epoch otherwise (logs, CI).
+  Checks everything the run needs first (`preflight.check_training`), then owns
+  `config.output_dir` (`checkpoints.claim`: one run at a time; a folder of another
+  configuration is refused unless `restart`, which starts over). Writes there:
+  config.json, checkpoints/, best_detector.keras, logs/ (TensorBoard), tables/*.md|csv,
+  results.json (the other workers of a multi-worker run: the same under
+  workers/<type>_<index>/). Run again with the same config after a kill at any point,
+  it redoes only what was not finished: training resumes from the last complete epoch
+  (backup/), a completed training is not redone (training_complete.json), and the
+  evaluation skips the test sets already evaluated. Returns {"results", "tables",
+  "best_epoch", "history"} (`history`: the epochs this call trained). `verbose` is
+  Keras' fit verbosity; None gives a progress bar on a terminal and one line per epoch
+  otherwise (logs, CI).
   """
   if verbose is None:
     verbose = 1 if sys.stdout.isatty() else 2
+  preflight.check_training(config)
   strategy = make_strategy(config.strategy)
   if config.deterministic:
     tf.config.experimental.enable_op_determinism()
   output_dir = worker_output_dir(strategy, config.output_dir)
-  os.makedirs(output_dir, exist_ok=True)
-  atomic_write_text(os.path.join(output_dir, "config.json"),
-                    json.dumps(dataclasses.asdict(config), indent=2))
+  with checkpoints.claim(config, output_dir, restart=restart):
+    record = checkpoints.training_record(output_dir)
+    history, trained = {}, record is None
+    if trained:
+      history, record = _train(config, strategy, output_dir, verbose)
+    else:  # a kill between the record and the backup's removal leaves the backup
+      shutil.rmtree(os.path.join(output_dir, checkpoints.BACKUP), ignore_errors=True)
+      if verbose:
+        print(f"Training of {output_dir} is complete ({record['epochs']} epochs); "
+              "evaluating.")
+    results_path = os.path.join(output_dir, checkpoints.RESULTS)
+    progress = os.path.join(output_dir, checkpoints.EVALUATION_PROGRESS)
+    if not trained and os.path.exists(results_path) and not os.path.exists(progress):
+      with open(results_path, encoding="utf-8") as f:
+        results = json.load(f)
+    else:
+      detector = serving.load_detector(os.path.join(output_dir, checkpoints.BEST_DETECTOR))
+      results = {config.run_name: evaluate_detector(detector, config, progress=progress)}
+      atomic_write_text(results_path, json.dumps(results, indent=2))
+      if os.path.exists(progress):
+        os.remove(progress)
+    tables = grid_lib.write_tables(results, output_dir,
+                                   logdir=os.path.join(output_dir, "logs"))
+  return {"results": results, "tables": tables, "best_epoch": record["best"]["epoch"],
+          "history": history}
+
+
+def _train(config, strategy, output_dir, verbose):
+  """Fits the mode from the newest backup on; returns (history dict, training record)."""
   steps = data.steps_per_epoch(config)
   with strategy.scope():
     model = modes.build_training_model(config, steps)
-  initial_epoch = checkpoints.resumed_epoch(output_dir)
-  val = data.validation_dataset(config)
-  cbs = checkpoints.callbacks(config, output_dir, resume=initial_epoch > 0)
+    initial_epoch, best_state = checkpoints.restore_backup(model, output_dir)
+  cbs = checkpoints.callbacks(config, output_dir, best_state)
   history = model.fit(data.train_dataset(config, initial_epoch, steps), epochs=config.epochs,
-                      steps_per_epoch=steps, validation_data=val,
+                      initial_epoch=initial_epoch, steps_per_epoch=steps,
+                      validation_data=data.validation_dataset(config),
                       validation_steps=data.validation_steps(config), callbacks=cbs,
                       shuffle=False, verbose=verbose)
   best = next(c for c in cbs if isinstance(c, checkpoints.BestDetectorCheckpoint))
-  detector = serving.load_detector(os.path.join(output_dir, checkpoints.BEST_DETECTOR))
-  results = {config.run_name: evaluate_detector(detector, config)}
-  atomic_write_text(os.path.join(output_dir, "results.json"),
-                    json.dumps(results, indent=2))
-  tables = grid_lib.write_tables(results, output_dir, logdir=os.path.join(output_dir, "logs"))
-  return {"results": results, "tables": tables, "best_epoch": best.best_epoch,
-          "history": history.history}
+  return history.history, checkpoints.finish_training(output_dir, config, best)

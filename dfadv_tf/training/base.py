@@ -83,6 +83,19 @@ def extra_inputs(data, detector):
   return {takes[key]: tf.cast(data[key], tf.float32) for key in extra}
 
 
+def assert_finite(images, what, step=None):
+  """An assertion (in graph) that `images` (B, ...) are finite; its message names `what`,
+  the first row with a NaN or inf and the training `step` (1-based) if given. Non-finite
+  inputs would turn every weight into NaN within one update. (XLA ignores assertions:
+  under `jit_compile` the epoch-end check of `dfadv_tf.experiment` remains.)"""
+  rows = tf.reduce_all(tf.math.is_finite(tf.reshape(images, [tf.shape(images)[0], -1])),
+                       axis=1)
+  where = [] if step is None else [" of training step ", tf.strings.as_string(step)]
+  row = tf.strings.as_string(tf.argmin(tf.cast(rows, tf.int32)))
+  return tf.debugging.Assert(tf.reduce_all(rows), [tf.strings.join([
+      what, *where, ": row ", row, " has NaN or inf values; expected finite images"])])
+
+
 def images_of(data):
   """The images of a predict batch: images, (images, ...) or a dict with 'image'."""
   if isinstance(data, dict):
@@ -247,8 +260,15 @@ class TrainingModel(keras.Model):
     del labels
     return tf.convert_to_tensor(images), None
 
+  def training_step_number(self):
+    """The 1-based number of the current training step (the detector's updates + 1)."""
+    return self.optimizer.iterations + 1
+
   def train_step(self, data):
     images, labels = unpack(data)
+    with tf.control_dependencies([assert_finite(images, "the batch",
+                                                self.training_step_number())]):
+      images = tf.identity(images)
     extra = extra_inputs(data, self.detector)
     adversarial = self.frame_adversary_step(images, labels)
     self.detector_update(images, labels, adversarial, extra)
@@ -293,7 +313,14 @@ class TrainingModel(keras.Model):
       if self.detector.losses:
         loss += tf.add_n(self.detector.losses) / num_replicas()
       scaled = self.optimizer.scale_loss(loss)
-    self.optimizer.apply(tape.gradient(scaled, variables), variables)
+    finite = tf.debugging.Assert(tf.math.is_finite(loss), [tf.strings.join([
+        "training diverged: the detector loss is ", tf.strings.as_string(loss),
+        " at training step ", tf.strings.as_string(self.training_step_number()),
+        "; the weights were not updated (lower the learning rate, check the inputs)"])])
+    with tf.control_dependencies([finite]):
+      gradients = [None if g is None else tf.identity(g)
+                   for g in tape.gradient(scaled, variables)]
+    self.optimizer.apply(gradients, variables)
     self.track("loss", loss)
     clean_logits = logits[:tf.shape(labels)[0]]
     if weights is not None:
@@ -307,6 +334,8 @@ class TrainingModel(keras.Model):
 
   def test_step(self, data):
     images, labels = unpack(data)
+    with tf.control_dependencies([assert_finite(images, "an evaluation batch")]):
+      images = tf.identity(images)
     logits = tf.cast(self.detector(images, training=False), tf.float32)
     batch = global_sum(tf.cast(tf.shape(labels)[0], tf.float32))
     self.track("loss", tf.reduce_sum(cross_entropy(labels, logits)) / batch)

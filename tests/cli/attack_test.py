@@ -19,7 +19,7 @@ class AttackBinaryTest(AttackSetTestCase):
 
   def test_writes_the_matrix_and_white_box_is_strongest(self):
     out = os.path.join(self.root, "out")
-    self.run_attack(out, "--attacks=fgsm,pgd,bat", "--bat_eps=1000", "--sweep=bat_steps",
+    self.run_attack(out, "--attacks=fgsm,pgd,bat", "--bat_eps=40", "--sweep=bat_steps",
                     "--sweep_values=1,3", "--pgd_steps=3",
                     "--pgd_step_size=0.0418")
     with open(os.path.join(out, "attack_matrix.csv"), encoding="utf-8") as f:

@@ -8,8 +8,12 @@ to the Python API (`serving.preprocess`, `records.encode_image`) must already be
 0 (no blur) by `pixel_gaussian_blur`, as documented there; NaN is refused.
 """
 
+import glob
+import json
 import os
 import tempfile
+import threading
+import time
 
 import cv2
 import keras
@@ -18,6 +22,8 @@ import pytest
 import tensorflow as tf
 
 from dfadv_tf import experiment
+from dfadv_tf import files
+from dfadv_tf.experiment import checkpoints as experiment_checkpoints
 from dfadv_tf.experiment import data as experiment_data
 from dfadv_tf import serving
 from dfadv_tf.data import datasets
@@ -26,6 +32,7 @@ from dfadv_tf.data import records
 from dfadv_tf.evaluation import metrics
 from dfadv_tf.models.backbones import build_detector, get_backbone
 from dfadv_tf.ops.blur import pixel_gaussian_blur
+from dfadv_tf.training import DetectorModel
 from dfadv_tf.training.base import unpack
 from tests.testing import tools as utils
 from tests.testing.video import write_video
@@ -115,6 +122,112 @@ class LibraryBadInputsTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, r"no \['fake'\]"):
       records.load_split(self.data_root, utils.DATASET, ["youtube"], ["c23"],
                          balance="oversample")
+
+  def write_shard(self, name, examples, label=1):
+    """A dataset `name` with one train shard of `examples` and a valid real shard."""
+    root = os.path.join(self.tmp, name)
+    writer = records.ShardedWriter(root, "d")
+    writer.write("train", "youtube", "c23", "00000", [records.make_example(
+        np.zeros((8, 8, 3), np.uint8), **dict(EXAMPLE, label=0, method="youtube"))] * 2)
+    writer.write("train", "Deepfakes", "c23", "00000", examples)
+    return root
+
+  def test_missing_shard_is_an_error_naming_it_not_a_hang(self):
+    root = self.write_shard("missing", [records.make_example(
+        np.zeros((8, 8, 3), np.uint8), **EXAMPLE)] * 2)
+    shard = os.path.join(root, "d", "train/Deepfakes/c23/00000.tfrecord")
+    dataset = records.load_split(root, "d", split="train", image_size=8, batch_size=2,
+                                 balance="oversample", repeat=True)
+    os.remove(shard)  # after the dataset was built (another process deleted it)
+    with self.assertRaisesRegex(FileNotFoundError, f"TFRecord shard {shard} is listed in "
+                                ".*index.json but does not exist"):
+      records.load_split(root, "d", split="train", image_size=8, batch_size=2)
+    errors = []
+
+    def read():
+      try:
+        list(dataset.take(4))
+      except tf.errors.InvalidArgumentError as e:
+        errors.append(e.message)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=60)  # TFRecordDataset(...).ignore_errors() waited forever
+    self.assertFalse(reader.is_alive(), "reading a deleted shard hangs")
+    self.assertRegex(errors[0], f"TFRecord shard {shard} is listed in its dataset index "
+                     "but does not exist")
+
+  def test_labels_outside_0_and_1_are_refused_on_write_and_on_read(self):
+    with self.assertRaisesRegex(ValueError, "label must be 0 .* got 7 .*'071_054' frame 3"):
+      records.make_example(np.zeros((8, 8, 3), np.uint8), **dict(EXAMPLE, label=7))
+    seven = records.make_example(np.zeros((8, 8, 3), np.uint8), **EXAMPLE)
+    seven.features.feature["label"].int64_list.value[0] = 7
+    with self.assertRaisesRegex(ValueError, r"label must be 0 .*got 7 \(shard "
+                                r"train/Deepfakes/c23/00000.tfrecord, record 0\)"):
+      self.write_shard("seven_write", [seven])
+    self.assertEqual(stray_files(os.path.join(self.tmp, "seven_write")), [])
+    self.assertEqual([n for _, _, names in os.walk(os.path.join(
+        self.tmp, "seven_write", "d", "train", "Deepfakes")) for n in names], [])
+    # A shard rewritten by another tool: its index says label 1, one record says 7.
+    root = self.write_shard("seven_read", [records.make_example(
+        np.zeros((8, 8, 3), np.uint8), **EXAMPLE)] * 2)
+    shard = os.path.join(root, "d", "train/Deepfakes/c23/00000.tfrecord")
+    with tf.io.TFRecordWriter(shard) as writer:
+      writer.write(records.make_example(np.zeros((8, 8, 3), np.uint8),
+                                        **EXAMPLE).SerializeToString())
+      writer.write(seven.SerializeToString())
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                f"TFRecord shard {shard} record 1 \(video 071_054 frame 3\): "
+                                "label 7 but the index lists the shard with label 1"):
+      list(records.load_split(root, "d", split="train", image_size=8, batch_size=2,
+                              balance="oversample"))
+    # An index that lists a shard with label 7: refused when read.
+    index_path = os.path.join(root, "d", records.INDEX_FILE)
+    with open(index_path, encoding="utf-8") as f:
+      index = json.load(f)
+    index["shards"][0]["label"] = 7
+    files.atomic_write_text(index_path, json.dumps(index))
+    with self.assertRaisesRegex(ValueError, "label must be 0 .*got 7 .*index.json, shard "
+                                "train/Deepfakes"):
+      records.load_split(root, "d", split="train", balance="oversample")
+
+  def test_malformed_index(self):
+    root = os.path.join(self.tmp, "malformed")
+    os.makedirs(os.path.join(root, "d"))
+    index = os.path.join(root, "d", records.INDEX_FILE)
+    for content, message in (('{"shards": [', "is not valid JSON"),
+                             ('[1, 2]', "expected an object with a list 'shards'"),
+                             ('{"shards": [{"path": "a"}]}', r"shard entry 0 lacks valid "
+                              r"\['split', 'method', 'quality', 'label', 'records'\]")):
+      with self.subTest(content=content):
+        files.atomic_write_text(index, content)
+        with self.assertRaisesRegex(ValueError, f"dataset index {index}.*{message}"):
+          records.read_index(root, "d")
+
+  def test_record_whose_bytes_are_no_image(self):
+    text = records.make_example(np.zeros((8, 8, 3), np.uint8), **EXAMPLE)
+    text.features.feature["image"].bytes_list.value[0] = b"GIF? no, just text"
+    good = records.make_example(np.zeros((8, 8, 3), np.uint8), **EXAMPLE)
+    root = self.write_shard("not_image", [good, text, good])
+    shard = os.path.join(root, "d", "train/Deepfakes/c23/00000.tfrecord")
+    kwargs = dict(methods=["Deepfakes"], split="train", image_size=8, batch_size=4,
+                  shuffle=False)
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                f"TFRecord shard {shard} record 1 \(video 071_054 frame 3\):"
+                                " its image bytes are no PNG/JPEG/GIF/BMP/WebP image"):
+      list(records.load_split(root, "d", **kwargs))
+    counter = records.SkipCounter()
+    batches = list(records.load_split(root, "d", on_error="skip", skip_counter=counter,
+                                      **kwargs))
+    self.assertEqual([b[0].shape[0] for b in batches], [2])
+    self.assertEqual(counter.count(), 1)
+
+  def test_load_split_arguments_are_checked_up_front(self):
+    for name in ("image_size", "batch_size"):
+      with self.assertRaisesRegex(ValueError, f"{name} must be an integer >= 1, got 0"):
+        records.load_split(self.data_root, utils.DATASET, **{name: 0})
+      with self.assertRaisesRegex(ValueError, f"{name} must be an integer >= 1, got 0"):
+        records.load_clips(self.data_root, utils.DATASET, **{name: 0})
 
   # ---- blur ------------------------------------------------------------------------
 
@@ -303,6 +416,88 @@ class BinaryBadInputsTest(tf.test.TestCase):
                                        f"--output={output}"],
                       "notes.png is not a readable image")
     self.assertFalse(os.path.exists(output))
+
+  def train_args(self, out, *extra, data_root=None):
+    return [*utils.TINY_FLAGS, f"--data_root={data_root or self.data_root}",
+            f"--dataset={utils.DATASET}", "--train_methods=FaceSwap",
+            "--test_methods=FaceSwap", "--test_qualities=c23", f"--output_dir={out}", *extra]
+
+  def assert_one_line(self, result, program):
+    last = result.stderr.strip().splitlines()[-1]
+    self.assertEqual(result.returncode, 1, result.stderr[-2000:])
+    self.assertRegex(last, f"^{program}: error: ")
+    self.assertNotIn("Traceback", result.stderr)
+
+  def test_train_refuses_an_index_listing_a_missing_shard_in_seconds(self):
+    data_root = os.path.join(self.tmp, "missing_shard")
+    utils.make_tiny_benchmark(data_root)
+    shard = sorted(glob.glob(os.path.join(data_root, utils.DATASET, "test", "FaceSwap",
+                                          "c23", "*.tfrecord")))[0]
+    os.remove(shard)
+    out = os.path.join(self.tmp, "missing_shard_run")
+    start = time.monotonic()
+    result = self.assert_fails("tools.train", self.train_args(out, data_root=data_root),
+                               f"TFRecord shard {shard} is listed in .*index.json but does "
+                               "not exist")
+    self.assertLess(time.monotonic() - start, 120)  # it used to wait forever
+    self.assert_one_line(result, "train.py")
+    self.assertFalse(os.path.exists(out))  # checked before anything is written
+
+  def test_train_refuses_a_folder_of_another_configuration(self):
+    out = os.path.join(self.tmp, "other_config_run")
+    config = experiment.ExperimentConfig(output_dir=out, mode="baseline")
+    with experiment_checkpoints.claim(config, out):
+      pass
+    with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+      stored = f.read()
+    result = self.assert_fails("tools.train", self.train_args(out, "--mode=two_gen_bat"),
+                               f"output_dir {out} holds a run with another configuration "
+                               r"\(mode: 'baseline' -> 'two_gen_bat', .*--restart")
+    self.assert_one_line(result, "train.py")
+    with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+      self.assertEqual(f.read(), stored)
+    self.assertEqual(sorted(os.listdir(out)), [".lock", "config.json"])
+
+  def test_train_stops_a_diverged_run_naming_the_step(self):
+    out = os.path.join(self.tmp, "diverged_run")
+    result = self.assert_fails("tools.train", self.train_args(
+        out, "--learning_rate=1e30", "--epochs=2", "--steps_per_epoch=6"),
+                               "training diverged: the detector loss is .*nan at training "
+                               "step [0-9]+")
+    self.assert_one_line(result, "train.py")
+    best = os.path.join(out, "best_detector.keras")
+    if os.path.exists(best):  # an epoch before the divergence: finite
+      self.assertTrue(experiment_checkpoints.finite_weights(serving.load_detector(best)))
+    self.assertFalse(os.path.exists(os.path.join(out, "results.json")))
+
+  def test_evaluate_a_missing_extra_dataset_before_any_detector_runs(self):
+    detector = os.path.join(self.tmp, "eval_detector.keras")
+    utils.save_tiny_detector(detector)
+    out = os.path.join(self.tmp, "eval_missing")
+    result = self.assert_fails("tools.evaluate", [
+        f"--detectors={detector}", f"--data_root={self.data_root}",
+        f"--dataset={utils.DATASET}", f"--image_size={utils.IMAGE_SIZE}",
+        "--train_methods=FaceSwap", "--test_methods=FaceSwap", "--test_qualities=c23",
+        "--extra_test_datasets=celebdf", f"--output_dir={out}"],
+                               "no dataset index at .*celebdf/index.json")
+    self.assert_one_line(result, "evaluate.py")
+    self.assertFalse(os.path.exists(out))
+
+  def test_detect_refuses_a_training_checkpoint_and_zero_frames(self):
+    checkpoint = os.path.join(self.tmp, "epoch_001.keras")
+    model = DetectorModel(utils.save_tiny_detector(os.path.join(self.tmp, "d1.keras")))
+    model.compile()
+    model.save(checkpoint)
+    face = os.path.join(self.tmp, "face.png")
+    cv2.imwrite(face, np.zeros((32, 32, 3), np.uint8))
+    result = self.assert_fails("tools.detect", [f"--detector={checkpoint}",
+                                                f"--input={face}"],
+                               "epoch_001.keras is a whole training model .*expected a "
+                               "detector")
+    self.assert_one_line(result, "detect.py")
+    result = self.assert_fails("tools.detect", [f"--detector={checkpoint}",
+                                                f"--input={face}", "--frames=0"],
+                               "flag --frames=0: 0 is not a positive integer")
 
   def test_preprocess_a_folder_that_is_not_ffpp(self):
     out = os.path.join(self.tmp, "records_out")

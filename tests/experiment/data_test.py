@@ -129,17 +129,26 @@ class GridShapesTest(tf.test.TestCase):
         self.get_temp_dir(), "mine", ("real", "fake"), ("original",))}})
 
   def test_methods_and_qualities_the_dataset_lacks_are_left_out(self):
-    write_dataset(self.get_temp_dir(), "mine", [
+    root = self.get_temp_dir()
+    write_dataset(root, "mine", [
         ("real", "end_to_end", 0), ("real", "level_5", 0), ("DF-VAE", "end_to_end", 1),
         ("DF-VAE", "level_5", 1)])
+    records.ShardedWriter(root, "mine").write("train", "Deepfakes", "end_to_end", "00009", [
+        records.make_example(np.zeros((8, 8, 3), np.uint8), label=1, dataset="mine",
+                             method="Deepfakes", quality="end_to_end", split="train",
+                             video_id="d/v", frame_index=0)])  # no test records
+    config = lambda methods: self.config(  # pylint: disable=unnecessary-lambda-assignment
+        train_methods=("DF-VAE",), train_qualities=("end_to_end",),
+        test_methods=methods, test_qualities=("end_to_end", "level_5"))
     with self.assertLogs(level="WARNING") as logs:
-      grids = experiment.test_grids(self.config(
-          train_methods=("DF-VAE",), train_qualities=("end_to_end",),
-          test_methods=("DF-VAE", "Deepfakes"), test_qualities=("end_to_end", "level_5")))
+      grids = experiment.test_grids(config(("DF-VAE", "Deepfakes")))
     self.assertIn("test_methods ['Deepfakes'] are not in the test split", logs.output[0])
     self.assertEqual(list(grids), ["cross_quality"])  # one method: no cross-method table
     self.assertEqual(list(grids["cross_quality"]), ["DF-VAE end_to_end", "DF-VAE level_5"])
-
+    with self.assertRaisesRegex(ValueError, r"test_methods: method \['Deepfake'\] not in "
+                                r"dataset 'mine' .* its index has methods \['DF-VAE', "
+                                r"'Deepfakes', 'real'\]"):  # a typo, not a gap
+      experiment.test_grids(config(("DF-VAE", "Deepfake")))
 
 if __name__ == "__main__":
   tf.test.main()

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from dfadv_tf import experiment
+from dfadv_tf import files
 from dfadv_tf.experiment import checkpoints
 from tests.testing import tools as utils
 
@@ -50,13 +51,37 @@ class RunTest(utils.ExperimentTestCase):
     x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
     self.assertAllClose(best(x), chosen.detector(x), atol=1e-5)
 
+  def test_a_finished_run_is_not_trained_again_and_evaluation_resumes(self):
+    config = self.config(mode="baseline", epochs=1)
+    first = experiment.run_experiment(config, verbose=0)
+    out = config.output_dir
+    best = os.path.join(out, "best_detector.keras")
+    trained = os.stat(best).st_mtime_ns
+    again = experiment.run_experiment(config, verbose=0)  # the same command once more
+    self.assertEqual(again["history"], {})
+    self.assertEqual(again["results"], first["results"])
+    self.assertEqual(again["best_epoch"], first["best_epoch"])
+    self.assertEqual(os.stat(best).st_mtime_ns, trained)
+    # Killed during its evaluation after the set "FS c23" (its progress file holds it;
+    # a marker value shows that it is taken from there, not evaluated again).
+    run = config.run_name
+    done = {"cross_method": {"FS c23": dict(first["results"][run]["cross_method"]["FS c23"],
+                                            auc=0.123)}}
+    files.atomic_write_text(os.path.join(out, checkpoints.EVALUATION_PROGRESS),
+                            json.dumps(done))
+    os.remove(os.path.join(out, "results.json"))
+    resumed = experiment.run_experiment(config, verbose=0)["results"][run]
+    self.assertEqual(resumed["cross_method"]["FS c23"]["auc"], 0.123)
+    self.assertAllClose(resumed["cross_method"]["DF c23"],
+                        first["results"][run]["cross_method"]["DF c23"])
+    self.assertFalse(os.path.exists(os.path.join(out, checkpoints.EVALUATION_PROGRESS)))
+    self.assertEqual(os.stat(best).st_mtime_ns, trained)
+
   def test_resumed_epoch_and_strategies(self):
     out = self.get_temp_dir()
     self.assertEqual(checkpoints.resumed_epoch(out), 0)
-    os.makedirs(os.path.join(out, "backup"), exist_ok=True)
-    with open(os.path.join(out, "backup", "training_metadata.json"), "w",
-              encoding="utf-8") as f:
-      json.dump({"epoch": 2, "batch": 0}, f)
+    for name in ("epoch_001", "epoch_002", ".tmp-x-epoch_003"):  # the last: half-written
+      os.makedirs(os.path.join(out, "backup", name))
     self.assertEqual(checkpoints.resumed_epoch(out), 2)
     self.assertEqual(experiment.make_strategy("default").num_replicas_in_sync, 1)
     self.assertEqual(experiment.make_strategy("mirrored").num_replicas_in_sync, 2)

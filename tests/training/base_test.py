@@ -6,11 +6,13 @@ import tensorflow as tf
 
 from dfadv_tf.models.tsn import TSNDetector
 from dfadv_tf.training import base
+from dfadv_tf.training import GeneratorBATModel, GradientATModel
 from dfadv_tf.training.detector import DetectorModel
 from dfadv_tf.training.optimizers import RAdam
 from tests.testing.data import tiny_arrays
 from tests.testing.data import tiny_dataset
 from tests.testing.models import tiny_detector
+from tests.testing.training import GENERATOR_KWARGS
 from tests.testing.training import mirrored_strategy
 
 
@@ -103,6 +105,44 @@ class TrainingModelTest(tf.test.TestCase):
     self.assertAllEqual(adv, images)
     self.assertIsNone(inv_var)
 
+
+
+class NonFiniteTest(tf.test.TestCase):
+  """A non-finite input or loss stops `fit` naming the step, before any weight moves."""
+
+  def test_a_nan_pixel_is_refused_naming_the_step_and_row(self):
+    images, labels = tiny_arrays(8)
+    images[5, 3, 3, 1] = np.nan  # in the second batch of 4
+    for mode in ("plain", "fgsm", "two_gen_bat"):
+      with self.subTest(mode=mode):
+        detector = tiny_detector()
+        model = {"plain": DetectorModel,
+                 "fgsm": lambda d: GradientATModel(d, attack="fgsm"),
+                 "two_gen_bat": lambda d: GeneratorBATModel(
+                     d, generators=2, g_steps=1, kernel_size=3,
+                     generator_kwargs=GENERATOR_KWARGS)}[mode](detector)
+        model.compile(optimizer=keras.optimizers.SGD(0.01))
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                    "the batch of training step 2: row 1 has NaN"):
+          model.fit(images, labels, batch_size=4, epochs=1, verbose=0, shuffle=False)
+        self.assertTrue(all(np.all(np.isfinite(w)) for w in detector.weights))
+
+  def test_a_diverged_loss_stops_before_the_update(self):
+    images, labels = tiny_arrays(8)
+    detector = tiny_detector(batch_norm=False)
+    model = DetectorModel(detector)
+    model.compile(optimizer=keras.optimizers.SGD(1e30))  # --learning_rate=1e30
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "training diverged: the "
+                                "detector loss is .*nan at training step [0-9]+; the "
+                                "weights were not updated"):
+      model.fit(images, labels, batch_size=2, epochs=5, verbose=0)
+    self.assertTrue(all(np.all(np.isfinite(w)) for w in detector.weights))
+    model = DetectorModel(tiny_detector())
+    model.compile()
+    images[0, 0, 0, 0] = np.inf
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                "an evaluation batch: row 0 has NaN or inf"):
+      model.evaluate(images, labels, verbose=0)
 
 
 class PrivateKerasHooksTest(tf.test.TestCase):
