@@ -242,9 +242,21 @@ class GeneratorBATModel(base.TrainingModel):
       var.assign(tf.where(present, var, old))
 
   def _play(self, parts):
-    """`g_steps` updates on `parts`; the last update's adversarial rows of each part."""
-    for _ in range(self.g_steps):
-      rows = self._update(parts)
+    """`g_steps` updates on `parts`; the last update's adversarial rows of each part.
+
+    Outside `tf.distribute` the updates are a `tf.while_loop`, so that a step traces and
+    compiles one update instead of g_steps of them (its first call is that much
+    quicker); under a strategy they are unrolled, since the optimizers' cross-replica
+    merge_call cannot sit in a loop body."""
+    if self.g_steps == 1 or tf.distribute.has_strategy():
+      for _ in range(self.g_steps):
+        rows = self._update(parts)
+      return rows
+    _, *rows = tf.while_loop(
+        lambda step, *_: step < self.g_steps,
+        lambda step, *_: (step + 1, *self._update(parts)),
+        (tf.constant(0), *[tf.zeros_like(x) for x, _ in parts]),
+        maximum_iterations=self.g_steps)
     return rows
 
   def generator_step(self, images, labels):
