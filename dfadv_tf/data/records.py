@@ -497,6 +497,26 @@ def _decode(features, image_size, with_mask=False):
   return out
 
 
+BALANCES = (None, "oversample", "halves")
+
+
+def _check_balance(balance, batch_size):
+  if balance not in BALANCES:
+    raise ValueError(f"balance must be one of {BALANCES}, got {balance!r}")
+  if balance == "halves" and batch_size % 2:
+    raise ValueError(f"balance='halves' needs an even batch_size (B/2 real and B/2 fake "
+                     f"rows), got batch_size={batch_size}")
+
+
+def _balanced(streams, balance, seed):
+  """One stream from the endless [real, fake] streams: drawn 50/50 at random
+  ("oversample") or taken in turn, real, fake, real, ... ("halves")."""
+  if balance == "oversample":
+    return tf.data.Dataset.sample_from_datasets(streams, [0.5, 0.5], seed=seed)
+  turns = tf.data.Dataset.range(2).repeat()
+  return tf.data.Dataset.choose_from_datasets(streams, turns)
+
+
 def load_split(root, dataset, methods=None, qualities=None, split="train", image_size=256,
                batch_size=32, shuffle=True, balance=None, augment=None, seed=None,
                repeat=False, with_metadata=False, drop_remainder=False, on_error="raise",
@@ -515,9 +535,12 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
     image_size: output side in pixels (bilinear, antialiased resize).
     batch_size: images per batch.
     shuffle: shuffle shard order and records (buffer of `shuffle_buffer` records).
-    balance: None (the records as they are) or "oversample": real and fake drawn 50/50
+    balance: None (the records as they are), "oversample" (real and fake drawn 50/50
       with `tf.data.Dataset.sample_from_datasets`, the minority class repeated; one
-      pass then has 2 x (majority count) records.
+      pass then has 2 x (majority count) records) or "halves" (the same records, but
+      exactly B/2 real and B/2 fake in every batch, alternating real, fake, real, ...,
+      the reference's sampling: every even-sized contiguous slice of a batch, e.g. each
+      replica's share under `tf.distribute`, is half real; `batch_size` must be even).
     augment: optional callable `images -> images` on a float32 batch (B, H, W, 3) in
       [-1, 1] (traced into the pipeline: use TF ops; it must keep the shape and range).
     seed: int for a deterministic pipeline (same batches for the same seed), or None.
@@ -548,8 +571,7 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
     A dataset of (images float32 (B, image_size, image_size, 3) in [-1, 1], labels
     int32 (B,)), or of dicts with `with_metadata` / `with_mask`.
   """
-  if balance not in (None, "oversample"):
-    raise ValueError(f"balance must be None or 'oversample', got {balance!r}")
+  _check_balance(balance, batch_size)
   if on_error not in ("raise", "skip"):
     raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
   if augment is not None and not callable(augment):
@@ -591,17 +613,17 @@ def load_split(root, dataset, methods=None, qualities=None, split="train", image
       records = records.shuffle(shuffle_buffer, seed=stream_seed)
     return records
 
-  if balance == "oversample":
+  if balance is not None:
     by_label = {label: [s for s in shards if s["label"] == label]
                 for label in (REAL_LABEL, FAKE_LABEL)}
     missing = [name for label, name in ((REAL_LABEL, "real"), (FAKE_LABEL, "fake"))
                if not by_label[label]]
     if missing:
-      raise ValueError(f"balance='oversample' needs real and fake records; split "
+      raise ValueError(f"balance={balance!r} needs real and fake records; split "
                        f"{split!r} of {dataset!r} with methods={methods} has no {missing}")
     streams = [stream(by_label[label], None if seed is None else seed + label).repeat()
                for label in (REAL_LABEL, FAKE_LABEL)]
-    records = tf.data.Dataset.sample_from_datasets(streams, [0.5, 0.5], seed=seed)
+    records = _balanced(streams, balance, seed)
     if not repeat:
       records = records.take(2 * max(sum(_pass_size(s, frames_per_video) for s in group)
                                       for group in by_label.values()))
@@ -668,8 +690,7 @@ def load_clips(root, dataset, methods=None, qualities=None, split="train", image
   image_size = checks.integer(image_size, "image_size")
   batch_size = checks.integer(batch_size, "batch_size")
   max_frames = checks.integer(max_frames, "max_frames")
-  if balance not in (None, "oversample"):
-    raise ValueError(f"balance must be None or 'oversample', got {balance!r}")
+  _check_balance(balance, batch_size)
   shards = select_shards(root, dataset, methods, qualities, split)
   if not shards:
     raise ValueError(f"dataset {dataset!r} at {root} has no shards for split={split!r}, "
@@ -708,15 +729,15 @@ def load_clips(root, dataset, methods=None, qualities=None, split="train", image
       videos = videos.shuffle(256, seed=stream_seed)
     return videos
 
-  if balance == "oversample":
+  if balance is not None:
     groups = [[s for s in shards if s["label"] == label] for label in (REAL_LABEL,
                                                                        FAKE_LABEL)]
     if not all(groups):
-      raise ValueError(f"balance='oversample' needs real and fake videos; split {split!r} "
+      raise ValueError(f"balance={balance!r} needs real and fake videos; split {split!r} "
                        f"of {dataset!r} with methods={methods} lacks one class")
     streams = [stream(group, None if seed is None else seed + label).repeat()
                for label, group in enumerate(groups)]
-    videos = tf.data.Dataset.sample_from_datasets(streams, [0.5, 0.5], seed=seed)
+    videos = _balanced(streams, balance, seed)
     if not repeat:
       videos = videos.take(2 * max(sum(s.get("videos", 0) for s in g) for g in groups))
   else:

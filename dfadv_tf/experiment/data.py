@@ -116,9 +116,22 @@ def distributed(dataset, deterministic=False):
   return dataset.with_options(options)
 
 
+# The modes whose two generators take the real and the fake half of every batch
+# (`GeneratorBATModel(routing="halves")`): their batches alternate real, fake, ...
+HALVES_MODES = ("two_gen_bat", "combined")
+
+
+def train_balance(config):
+  """How the training batches mix the classes: "halves" (exactly B/2 real and B/2 fake,
+  alternating, the reference's sampling) for the modes of `HALVES_MODES`, "oversample"
+  (real and fake drawn 50/50) for the others."""
+  return "halves" if config.mode in HALVES_MODES else "oversample"
+
+
 def train_dataset(config, initial_epoch=0, steps=None):
-  """Balanced, shuffled (images, labels) global batches of the training selection for
-  epochs `initial_epoch`..`config.epochs - 1`, `steps` (default `steps_per_epoch`) each.
+  """Balanced (`train_balance`), shuffled (images, labels) global batches of the training
+  selection for epochs `initial_epoch`..`config.epochs - 1`, `steps` (default
+  `steps_per_epoch`) each.
 
   Each epoch's batches are a function of (seed, epoch) alone (a pipeline seeded with
   both), so a run resumed at an epoch (from its backup) sees the batches of an
@@ -141,7 +154,7 @@ def train_dataset(config, initial_epoch=0, steps=None):
     # Sets the seed of this traced function's graph only: with a graph seed of 0,
     # tf.data would compare the epoch's tensor op seeds in Python.
     tf.random.set_seed(config.seed + 1)
-    return load(config, selection, "train", shuffle=True, balance="oversample",
+    return load(config, selection, "train", shuffle=True, balance=train_balance(config),
                 augment=augment if layers else None,
                 seed=config.seed * 100_003 + epoch, repeat=True,
                 drop_remainder=True, with_mask=config.map_supervision,

@@ -18,6 +18,7 @@ import keras
 from keras import ops
 
 from dfadv_tf import checks
+from dfadv_tf.ops.conv import SingleFilterConv2D
 
 
 def _kaiming():
@@ -137,8 +138,10 @@ class BlurGenerator(keras.Model):
     self.up = [(conv(width * 2 ** (1 - i), 3, strides=2, transpose=True, name=f"up{i}_conv"),
                 norm(f"up{i}_bn")) for i in range(2)]
     self.head_pad = ReflectionPadding2D(3, dtype="float32")
-    self.head = keras.layers.Conv2D(1, 7, kernel_initializer=_kaiming(), dtype="float32",
-                                    name="head_conv")
+    # Conv2D(1, 7) computed as a matrix product (TensorFlow's CPU Conv2D with one
+    # filter is several times slower; ops/conv.py); the same weights.
+    self.head = SingleFilterConv2D(7, kernel_initializer=_kaiming(), dtype="float32",
+                                   name="head_conv")
 
   def build(self, input_shape):
     self.call(keras.KerasTensor(input_shape))

@@ -165,6 +165,33 @@ class RecordsTest(tf.test.TestCase):
                                   balance="oversample", seed=3)
     self.assertLen(np.concatenate([l.numpy() for _, l in one_pass]), 200)
 
+  def test_halves_alternate_real_and_fake_in_every_batch(self):
+    self._write("ds", [("train", "youtube", "raw", 0, 5), ("train", "Deepfakes", "raw", 1, 9),
+                       ("train", "FaceSwap", "raw", 1, 8)])
+
+    def batches(seed, **kwargs):
+      data = records.load_split(self.root, "ds", image_size=2, batch_size=6, seed=seed,
+                                balance="halves", shuffle_buffer=8, with_metadata=True,
+                                **kwargs)
+      return [(b["label"].numpy(), [(m, int(f)) for m, f in zip(b["method"].numpy(),
+                                                                 b["frame_index"].numpy())])
+              for b in data]
+
+    one_pass = batches(3)
+    labels = np.concatenate([l for l, _ in one_pass])
+    self.assertLen(labels, 2 * 17)  # the majority class once, the minority repeated
+    for batch_labels, _ in one_pass:  # the last one is short but even
+      self.assertAllEqual(batch_labels, np.arange(len(batch_labels)) % 2)
+    self.assertLen({v for _, ids in one_pass for v in ids[1::2]}, 17)
+    self.assertEqual([ids for _, ids in batches(3)], [ids for _, ids in one_pass])
+    self.assertNotEqual([ids for _, ids in batches(4)], [ids for _, ids in one_pass])
+    endless = records.load_split(self.root, "ds", image_size=2, batch_size=6, seed=3,
+                                 balance="halves", repeat=True, drop_remainder=True)
+    for _, batch_labels in endless.take(8):
+      self.assertAllEqual(batch_labels, [0, 1, 0, 1, 0, 1])
+    with self.assertRaisesRegex(ValueError, "even batch_size.*batch_size=5"):
+      records.load_split(self.root, "ds", batch_size=5, balance="halves")
+
   def test_deterministic_given_seed(self):
     self._write("ds", [("train", m, "raw", int(m != "youtube"), 20)
                        for m in ("youtube", "Deepfakes", "FaceSwap")])
@@ -255,6 +282,10 @@ class MasksAndClipsTest(tf.test.TestCase):
         self.root, "ds", split="test", image_size=SIZE, batch_size=6, segments=2,
         balance="oversample", seed=0, repeat=True)))
     self.assertEqual(clips.shape, (6, 2, SIZE, SIZE, 3))
+    _, halves = next(iter(records.load_clips(
+        self.root, "ds", split="test", image_size=SIZE, batch_size=6, segments=2,
+        balance="halves", seed=0, repeat=True)))
+    self.assertAllEqual(halves, [0, 1, 0, 1, 0, 1])
     frames = np.round((clips[:, :, 0, 0, 0].numpy() + 1) * 127.5) - 100 * labels.numpy()[:,
                                                                                         None]
     self.assertTrue(np.all(frames[:, 0] <= 20) and np.all(frames[:, 1] >= 30))

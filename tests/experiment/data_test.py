@@ -70,6 +70,14 @@ class DataTest(utils.ExperimentTestCase):
     self.assertEqual(data.training_selection(self.config(dataset="unmasked")).methods,
                      ("youtube", "FaceSwap"))
 
+  def test_two_generator_modes_train_on_alternating_halves(self):
+    for mode, balance in (("two_gen_bat", "halves"), ("combined", "halves"),
+                          ("gen_bat", "oversample"), ("baseline", "oversample")):
+      self.assertEqual(data.train_balance(self.config(mode=mode)), balance, mode)
+    config = self.config(mode="two_gen_bat", epochs=1, steps_per_epoch=3)
+    for _, labels in data.train_dataset(config):
+      self.assertAllEqual(labels, np.arange(config.batch_size) % 2)
+
   def test_grids(self):
     grids = experiment.test_grids(self.config(extra_test_datasets=("dfd", "celebdf")))
     self.assertEqual(sorted(grids), ["cross_method", "cross_quality"])

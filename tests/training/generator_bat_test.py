@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from dfadv_tf.attacks.additive import fgsm
+from dfadv_tf.ops.blur import pixel_gaussian_blur
 from dfadv_tf.training.generator_bat import GeneratorBATModel
 from dfadv_tf.training.optimizers import RAdam
 from tests.testing.data import tiny_arrays
@@ -48,7 +49,8 @@ class GeneratorBATModelTest(tf.test.TestCase):
     before = [snapshot(m.trainable_weights) for m in (model.detector, g_real, g_fake)]
     history = model.fit(tiny_dataset(16), epochs=1, verbose=0).history
     self.assertEqual(set(history), {"loss", "clean_loss", "adv_loss", "g_real_loss",
-                                    "g_fake_loss", "accuracy", "auc"})
+                                    "g_fake_loss", "g_real_clamped", "g_fake_clamped",
+                                    "accuracy", "auc"})
     self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
     for weights, m in zip(before, (model.detector, g_real, g_fake)):
       self.assertTrue(changed(weights, m.trainable_weights), m.name)
@@ -70,8 +72,61 @@ class GeneratorBATModelTest(tf.test.TestCase):
     for before, g in zip(generators_before, model.generators):
       self.assertTrue(changed(before, g.trainable_weights), g.name)
 
-  def test_real_only_batch_leaves_fake_generator_unchanged(self):
+  def test_halves_and_masks_routing_make_the_same_step(self):
+    # On an alternating batch the fast path (each generator on its half) and the fallback
+    # (both generators on every row, masked) are the same game: same weights after a step.
+    detector = tiny_detector()
+    halves = _model(g_steps=2, detector=detector)
+    masks = _model(g_steps=2, detector=keras.models.clone_model(detector), routing="masks")
+    masks.detector.set_weights(detector.get_weights())
+    for source, target in zip(halves.generators, masks.generators):
+      target.set_weights(source.get_weights())
+    images, labels = tiny_arrays()
+    before = snapshot(halves.weights)
+    for model in (halves, masks):
+      logs = tf.function(model.train_step)((tf.constant(images), tf.constant(labels)))
+      self.assertTrue(changed(before, model.weights))
+    for a, b in zip(halves.weights, masks.weights):
+      self.assertAllClose(a, b, rtol=1e-4, atol=1e-5, msg=a.path)
+    self.assertIn("g_fake_clamped", logs)
+
+  def test_halves_routing_refuses_a_batch_that_does_not_alternate(self):
     model = _model()
+    images, labels = tiny_arrays()
+    for bad in (np.sort(labels), labels[:-1], 1 - labels):
+      with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "routing='masks'"):
+        model.split(tf.constant(images[:len(bad)]), tf.constant(bad))
+    (real, real_labels), (fake, fake_labels) = model.split(images, labels)
+    self.assertAllEqual(real, images[0::2])
+    self.assertAllEqual(fake_labels, labels[1::2])
+    self.assertAllEqual(model.merge([real, fake]), images)
+
+  def test_detector_rows_come_from_the_last_generator_update(self):
+    model = _model(g_steps=2, combined_fgsm_eps=2 / 255)
+    images, labels = tf.constant(tiny_arrays()[0]), tf.constant(tiny_arrays()[1])
+    tf.function(model.generator_step)(images, labels)
+    g_real, g_fake = model.generators
+    # The second (last) update's forward pass, before its optimizer step.
+    real = pixel_gaussian_blur(images[0::2], g_real(images[0::2], training=True), 5)
+    fake = pixel_gaussian_blur(images[1::2], g_fake(images[1::2], training=True), 5)
+    expected = fgsm(model.detector, model.merge([real, fake]), labels, 2 / 255)
+    rows = tf.function(model.generator_step)(images, labels)
+    # Equal up to the sign of input-gradient entries within round-off of 0.
+    self.assertAllClose(rows, expected, atol=2 * 2 / 255 + 1e-5)
+    self.assertLess(np.mean(np.abs(rows - expected) > 1e-5), 1e-3)
+
+  def test_clamped_fraction_tracker(self):
+    model = _model(generators=1)
+    images, labels = tiny_arrays()
+    inv_var = model.generators[0](images, training=True)
+    kwargs = model.generator_kwargs
+    expected = np.mean((inv_var <= kwargs["min_inv_var"]) | (inv_var >= 1e12))
+    logs = tf.function(model.train_step)((tf.constant(images), tf.constant(labels)))
+    self.assertAllClose(logs["g_clamped"], expected, atol=1e-6)
+    self.assertGreater(float(logs["g_clamped"]), 0.0)
+
+  def test_real_only_batch_leaves_fake_generator_unchanged(self):
+    model = _model(routing="masks")
     g_real, g_fake = model.generators
     real_before, fake_before = snapshot(g_real.weights), snapshot(g_fake.weights)
     history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
@@ -151,7 +206,7 @@ class GeneratorBATModelTest(tf.test.TestCase):
   @pytest.mark.ci
   def test_mixed_float16_fit_step_without_fake_rows(self):
     keras.config.set_dtype_policy("mixed_float16")
-    model = _model(combined_fgsm_eps=1 / 255)
+    model = _model(combined_fgsm_eps=1 / 255, routing="masks")
     g_fake_before = snapshot(model.generators[1].weights)
     history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
     self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
@@ -165,22 +220,32 @@ class GeneratorBATModelTest(tf.test.TestCase):
   def test_mirrored_strategy_fit_step(self):
     strategy = mirrored_strategy()
     with strategy.scope():
-      model = _model()
-    g_fake_before = snapshot(model.generators[1].weights)
-    history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
+      masks = _model(routing="masks")
+      halves = _model()
+    g_fake_before = snapshot(masks.generators[1].weights)
+    history = masks.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
     self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
-    self.assertFalse(changed(g_fake_before, model.generators[1].weights))
+    self.assertFalse(changed(g_fake_before, masks.generators[1].weights))
+    # Each replica's 4 rows of an alternating batch of 8 alternate: 2 real, 2 fake.
+    before = [snapshot(g.trainable_weights) for g in halves.generators]
+    history = halves.fit(tiny_dataset(16), epochs=1, verbose=0).history
+    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+    for weights, g in zip(before, halves.generators):
+      self.assertTrue(changed(weights, g.trainable_weights), g.name)
 
   @pytest.mark.slow
   def test_xla_fit_step(self):
     # What compile(jit_compile="auto") picks on a GPU: the whole train_step under XLA.
-    model = GeneratorBATModel(tiny_detector(), g_steps=1, kernel_size=5,
-                              combined_fgsm_eps=1 / 255, generator_kwargs=GENERATOR_KWARGS)
-    model.compile(jit_compile=True)
-    g_fake_before = snapshot(model.generators[1].weights)
-    history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
-    self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
-    self.assertFalse(changed(g_fake_before, model.generators[1].weights))
+    for routing, dataset in (("masks", tiny_dataset(labels=0)), ("halves", tiny_dataset())):
+      model = GeneratorBATModel(tiny_detector(), g_steps=1, kernel_size=5,
+                                combined_fgsm_eps=1 / 255, generator_kwargs=GENERATOR_KWARGS,
+                                routing=routing)
+      model.compile(jit_compile=True)
+      g_fake_before = snapshot(model.generators[1].weights)
+      history = model.fit(dataset, epochs=1, verbose=0).history
+      self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
+      self.assertEqual(changed(g_fake_before, model.generators[1].weights),
+                       routing == "halves")
 
   def test_invalid_arguments(self):
     with self.assertRaisesRegex(ValueError, "computes its own loss"):
@@ -192,6 +257,8 @@ class GeneratorBATModelTest(tf.test.TestCase):
       GeneratorBATModel(tiny_detector(), g_steps=0)
     with self.assertRaisesRegex(ValueError, "combined_fgsm_eps"):
       GeneratorBATModel(tiny_detector(), combined_fgsm_eps=-1.0)
+    with self.assertRaisesRegex(ValueError, "routing must be one of"):
+      GeneratorBATModel(tiny_detector(), routing="gather")
 
 
 if __name__ == "__main__":
