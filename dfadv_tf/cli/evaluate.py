@@ -30,23 +30,11 @@ flags.DEFINE_bool("unsafe_load", False, "Allow .keras files with Lambda layers (
 FLAGS = flags.FLAGS
 
 
-def parse_detectors(items):
-  """['name=path' or 'path'] -> {name: path}, names unique."""
-  out = {}
-  for item in items:
-    name, _, path = item.rpartition("=")
-    name = name or os.path.basename(os.path.dirname(os.path.abspath(path)))
-    if name in out:
-      raise ValueError(f"--detectors names {name!r} twice.")
-    out[name] = path
-  return out
-
-
 def main(argv):
   del argv
   config = config_flags.config_from_flags()
   results = {}
-  for name, path in parse_detectors(FLAGS.detectors).items():
+  for name, path in config_flags.parse_detectors(FLAGS.detectors).items():
     detector = serving.load_detector(path, safe_mode=not FLAGS.unsafe_load)
     results[name] = experiment.evaluate_detector(detector, config, source=path)
   os.makedirs(config.output_dir, exist_ok=True)
