@@ -16,7 +16,7 @@ def _version():
 # are entry points onto the same code for Bazel and `python -m tools.<name>`; the
 # `tools` folder is not installed).
 _BINARIES = ["make_demo_data", "preprocess", "train", "evaluate", "attack", "detect",
-             "export"]
+             "export", "robustness"]
 _SCRIPTS = [f"dfadv-{name.replace('_', '-')}=dfadv_tf.cli.{name}:run" for name in _BINARIES]
 
 setup(
@@ -41,6 +41,7 @@ setup(
         "opencv-python-headless>=4.10,<5",
         "mtcnn==1.0.0",
         "imageio-ffmpeg==0.8.1",  # its bundled ffmpeg encodes H.264 (libx264): codecs.py
+        "matplotlib==3.11.2",  # the robustness report's plot (dfadv-robustness)
     ],
     extras_require={
         "test": [
@@ -49,7 +50,6 @@ setup(
             "nbclient==0.11.0",
             "nbformat==5.11.1",
             "ipykernel==7.4.0",
-            "matplotlib==3.11.2",
         ],
     },
     entry_points={"console_scripts": _SCRIPTS},

@@ -33,22 +33,10 @@ flags.DEFINE_bool("unsafe_load", False, "Allow .keras files with Lambda layers (
 FLAGS = flags.FLAGS
 
 
-def parse_detectors(items):
-  """['name=path' or 'path'] -> {name: path}, names unique."""
-  out = {}
-  for item in items:
-    name, _, path = item.rpartition("=")
-    name = name or os.path.basename(os.path.dirname(os.path.abspath(path)))
-    if name in out:
-      raise ValueError(f"--detectors names {name!r} twice.")
-    out[name] = path
-  return out
-
-
 def main(argv):
   del argv
   config = config_flags.config_from_flags()
-  paths = parse_detectors(FLAGS.detectors)
+  paths = config_flags.parse_detectors(FLAGS.detectors)
   preflight.check_evaluation(config, paths.values())
   detectors = {}
   for name, path in paths.items():  # every detector loaded and checked before any is run

@@ -5,6 +5,7 @@ enum flags, so a typo is refused when the flags are parsed; tuples become list f
 """
 
 import dataclasses
+import os
 
 from absl import flags
 
@@ -40,3 +41,16 @@ def config_from_flags(overrides=None, flag_values=flags.FLAGS):
             for f in dataclasses.fields(ExperimentConfig) if f.name in flag_values}
   values.update(overrides or {})
   return ExperimentConfig(**values)
+
+
+def parse_detectors(items):
+  """--detectors ['name=path' or 'path'] -> {name: path}, names unique (a bare path is
+  named after its folder)."""
+  out = {}
+  for item in items:
+    name, _, path = item.rpartition("=")
+    name = name or os.path.basename(os.path.dirname(os.path.abspath(path)))
+    if name in out:
+      raise ValueError(f"--detectors names {name!r} twice.")
+    out[name] = path
+  return out

@@ -92,3 +92,30 @@ def video_metrics(labels, scores, video_ids, threshold=0.5, name="evaluation set
       "video_acc": float(sk_metrics.accuracy_score(v_labels, v_scores >= threshold)),
       "videos": int(unique.size),
   }
+
+
+def balanced_accuracy_threshold(labels, scores, name="validation set"):
+  """The fake-probability threshold that maximises balanced accuracy on (labels, scores).
+
+  For the "ACC at the threshold chosen on validation" columns: pass the validation
+  split's labels and scores (frame level, or video level after `aggregate_videos`), then
+  score the test sets at the returned threshold (`frame_metrics(..., threshold)`).
+  Balanced accuracy, (TPR + TNR) / 2 = (1 + Youden's J) / 2, is what the ACC column of a
+  test set with as many real as fake samples measures, and it does not depend on the
+  validation split's real/fake ratio. A sample is called fake when score >= threshold.
+  The threshold lies midway between the two neighbouring distinct validation scores; of
+  equally good cuts, the one with the widest gap between those scores wins (then the
+  lowest), so a perfectly separated validation set gets the middle of its gap.
+  """
+  labels, scores = _as_arrays(labels, scores, name)
+  values = np.unique(scores)  # ascending; cut c calls fake every score >= values[c]
+  fakes, reals = np.sort(scores[labels == 1]), np.sort(scores[labels == 0])
+  tpr = 1.0 - np.searchsorted(fakes, values, side="left") / fakes.size
+  tnr = np.searchsorted(reals, values, side="left") / reals.size
+  balanced = (tpr + tnr) / 2.0
+  gaps = np.diff(values, prepend=values[0])
+  best = np.flatnonzero(balanced >= balanced.max() - 1e-12)
+  cut = best[np.argmax(gaps[best])]
+  if cut == 0:
+    return float(values[0])
+  return float((values[cut - 1] + values[cut]) / 2.0)

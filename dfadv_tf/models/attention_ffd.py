@@ -28,6 +28,7 @@ import keras
 import tensorflow as tf
 
 from dfadv_tf.models import backbones
+from dfadv_tf.models import grad_cam
 from dfadv_tf.serialization import deserialize_nested
 
 # Xception blocks after which the attention layer may sit: entry flow 2-4, middle 5-12.
@@ -101,6 +102,11 @@ class AttentionXception(keras.Model):
   def attention_map(self, images):
     """M (B, h, w, 1) in [0, 1] in inference mode."""
     return self.network(images, training=False)[1]
+
+  def explain_features(self, images):
+    """(Xception's last feature map, logits) in inference mode (`models.grad_cam`)."""
+    features, logits = grad_cam.functional_features(self.network)(images, training=False)
+    return features, logits
 
   def compute_output_shape(self, input_shape):
     return (input_shape[0], 2)

@@ -190,7 +190,17 @@ class MultiAttentionDetector(keras.Model):
   def call(self, images, training=None):
     if training and self.agda_prob > 0:
       images = self._agda(tf.cast(images, tf.float32))
-    shallow, mid, deep = self.features(images, training=training)
+    return self.classify(*self.features(images, training=training), training=training)
+
+  def explain_features(self, images):
+    """(f_d, logits) in inference mode: Grad-CAM (`models.grad_cam`) on the deep feature
+    of the global branch G."""
+    shallow, mid, deep = self.features(images, training=False)
+    return deep, self.classify(shallow, mid, deep, training=False)
+
+  def classify(self, shallow, mid, deep, training=None):
+    """Logits (B, 2) from the three taps f_s, f_m, f_d (Sec. 3.2-3.4); L_RIL and the
+    centre update in training calls."""
     attention = self.attention_maps(mid, training=training)
     matrix = bilinear_attention_pooling(self.texture(shallow, training=training), attention)
     total = tf.image.resize(tf.reduce_sum(tf.cast(attention, tf.float32), -1, keepdims=True),

@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from dfadv_tf import checks
+from dfadv_tf.models import grad_cam
 from dfadv_tf.serialization import deserialize_nested
 
 
@@ -74,6 +75,11 @@ class TSNDetector(keras.Model):
   def from_frames(self, frames, images):
     """The inverse of `to_frames`: frames back into the shape of `images`."""
     return tf.reshape(frames, tf.shape(images))
+
+  def explain_features(self, frames):
+    """The frame detector's (feature map, logits) of frames (B, H, W, 3)
+    (`models.grad_cam`; clips are folded into frames first)."""
+    return grad_cam.feature_function(self.detector)(frames)
 
   def get_config(self):
     return {"name": self.name, "trainable": self.trainable, "segments": self.segments,

@@ -14,7 +14,8 @@ from tests.testing import tools as utils
 # binary -> a flag of its own that --help must list
 OWN_FLAGS = {"train": "--mode", "evaluate": "--detectors", "attack": "--bat_eps",
              "detect": "--face_detector", "export": "--export_dir",
-             "make_demo_data": "--identities", "preprocess": "--layout"}
+             "make_demo_data": "--identities", "preprocess": "--layout",
+             "robustness": "--corruptions"}
 
 
 class AppTest(tf.test.TestCase):

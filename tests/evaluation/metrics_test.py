@@ -68,5 +68,56 @@ class MetricsTest(tf.test.TestCase):
       metrics.aggregate_videos([0, 1], [0.1, 0.2], ["v"])
 
 
+class BalancedAccuracyThresholdTest(tf.test.TestCase):
+
+  def balanced_accuracy(self, labels, scores, threshold):
+    fake = scores >= threshold
+    return (np.mean(fake[labels == 1]) + np.mean(~fake[labels == 0])) / 2
+
+  def test_separated_scores_get_the_middle_of_the_gap(self):
+    threshold = metrics.balanced_accuracy_threshold([0, 0, 1, 1], [0.01, 0.1, 0.3, 0.99])
+    self.assertAlmostEqual(threshold, 0.2)
+
+  def test_hand_made_overlap(self):
+    # Cuts: >= 0.4 gives TPR 2/3, TNR 1/2 (7/12); >= 0.5 gives 2/3, 1 (5/6, the best);
+    # >= 0.7 gives 1/3, 1 (2/3).
+    labels = np.array([0, 0, 1, 1, 1])
+    scores = np.array([0.2, 0.45, 0.1, 0.6, 0.8])
+    threshold = metrics.balanced_accuracy_threshold(labels, scores)
+    self.assertAlmostEqual(threshold, (0.45 + 0.6) / 2)
+    self.assertAlmostEqual(self.balanced_accuracy(labels, scores, threshold), 5 / 6)
+
+  def test_no_threshold_does_better_on_random_scores(self):
+    rng = np.random.default_rng(1)
+    for trial in range(20):
+      n = int(rng.integers(5, 60))
+      labels = np.concatenate([[0, 1], rng.integers(0, 2, n)])
+      scores = np.round(rng.uniform(0, 1, labels.size) + 0.3 * labels, 2)  # with ties
+      threshold = metrics.balanced_accuracy_threshold(labels, scores)
+      got = self.balanced_accuracy(labels, scores, threshold)
+      best = max(self.balanced_accuracy(labels, scores, t)
+                 for t in np.concatenate([scores, [np.inf]]))
+      self.assertAlmostEqual(got, best, msg=f"trial {trial}")
+      # Youden's J of the ROC curve is the same optimum.
+      fpr, tpr, _ = sk.roc_curve(labels, scores)
+      self.assertAlmostEqual(got, (1 + np.max(tpr - fpr)) / 2, msg=f"trial {trial}")
+
+  def test_shifted_scores_move_the_threshold(self):
+    # Fakes of an unseen method scored low: the validation threshold follows them, and
+    # the accuracy at it beats the accuracy at 0.5.
+    labels = np.array([0] * 50 + [1] * 50)
+    scores = np.concatenate([np.linspace(0.0, 0.1, 50), np.linspace(0.2, 0.4, 50)])
+    threshold = metrics.balanced_accuracy_threshold(labels, scores)
+    self.assertBetween(threshold, 0.1, 0.2)
+    self.assertEqual(metrics.frame_metrics(labels, scores, threshold)["acc"], 1.0)
+    self.assertEqual(metrics.frame_metrics(labels, scores)["acc"], 0.5)
+
+  def test_bad_inputs_name_the_set(self):
+    with self.assertRaisesRegex(ValueError, "val FS c23: .*both classes"):
+      metrics.balanced_accuracy_threshold([1, 1], [0.2, 0.3], name="val FS c23")
+    with self.assertRaisesRegex(ValueError, "same length"):
+      metrics.balanced_accuracy_threshold([0, 1], [0.5])
+
+
 if __name__ == "__main__":
   tf.test.main()
