@@ -5,6 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# Test worker processes (pytest-xdist); tests of one class share a worker (loadscope).
+TEST_WORKERS ?= 2
+
 .PHONY: demo test bench install reproduce
 
 $(STAMP): setup.py
@@ -16,7 +19,7 @@ $(STAMP): setup.py
 install: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow or ci" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not slow or ci" $(PYTEST_ARGS)
 
 # The main job: the built-in offline benchmark, a baseline and Two-Gen-BAT trained on one
 # method and quality, both evaluated on every method and quality (about 8 minutes on 2

@@ -46,6 +46,7 @@ setup(
     extras_require={
         "test": [
             "pytest==9.2.0",
+            "pytest-xdist==3.8.0",  # make test: two workers (-n 2)
             "cleverhans==4.0.0",
             "nbclient==0.11.0",
             "nbformat==5.11.1",
