@@ -1,18 +1,19 @@
 """How much each training adversary raises a trained detector's loss, at its defaults.
 
 Trains a `small_cnn` detector for a few epochs on the built-in benchmark (frames
-rendered in memory by `dfadv_tf.data.synthetic`, raw quality, real against the
-`--methods` fakes, classes balanced), then attacks its test frames with every adversary
-of the registry at its training defaults (the values `dfadv-train` uses: FGSM
-Grad-AAT, PGD, Grad-BAT, Grad-SAT) and with SAT at tau = 0, 0.05 and 100. Each image is
-attacked with its own loss (`registry.crafters`: sum reduction), so the numbers do not
-depend on `--batch`. Prints, per adversary: the clean and adversarial cross-entropy
-(mean over the test frames), the rise, and mean |x_adv - x| in [-1, 1] units; then the
-largest difference between SAT's outputs at the tau values (0 would mean tau has no
-effect).
+rendered in memory by `dfadv_tf.data.synthetic`, raw quality, real against the fakes of
+`--methods`, default all four, real frames repeated to balance the classes; trained on
+NeuralTextures alone, a small_cnn is still at chance after a few epochs), then attacks
+its test frames (every real frame and as many fakes) with every adversary of the
+registry at its training defaults (the values `dfadv-train` uses: FGSM Grad-AAT, PGD,
+Grad-BAT, Grad-SAT) and with SAT at tau = 0, 0.05 and 100. Each image is attacked with
+its own loss (`registry.crafters`: sum reduction), so the numbers do not depend on
+`--batch`. Prints, per adversary: the clean and adversarial cross-entropy (mean over
+the test frames), the rise, and mean |x_adv - x| in [-1, 1] units; then the largest
+difference between SAT's outputs at the tau values (0 would mean tau has no effect).
 
   python benchmarks/attack_strength.py [--identities 120 --frames 4 --image_size 64
-                                        --epochs 2 --methods NeuralTextures]
+                                        --epochs 4 --train_batch 16 --methods ...]
 """
 
 import argparse
@@ -44,21 +45,27 @@ ROWS = (
 )
 
 
-def benchmark_frames(split, methods, identities=120, frames=4, image_size=64, seed=0):
+def benchmark_frames(split, methods, identities=120, frames=4, image_size=64, seed=0,
+                     repeat_real=True):
   """Frames of `split` of the built-in benchmark (raw): (images (N, S, S, 3) float32 in
-  [-1, 1], labels (N,) int32, fake = 1), the real videos repeated to as many frames as
-  the fakes of `methods`."""
+  [-1, 1], labels (N,) int32, fake = 1), the classes balanced: the real videos repeated
+  to as many frames as the fakes of `methods` (as the reference trains), or with
+  `repeat_real=False` every real frame once and as many fakes, taken evenly."""
   config = synthetic.DemoConfig(identities=identities, frames=frames,
                                 image_size=image_size, seed=seed)
   videos = synthetic.render_split(config, synthetic.split_identities(config)[split])
-  real = [f for _, fs, _ in videos[FFPP_REAL] for f in fs] * len(methods)
+  real = [f for _, fs, _ in videos[FFPP_REAL] for f in fs]
   fake = [f for m in methods for _, fs, _ in videos[m] for f in fs]
+  if repeat_real:
+    real = real * len(methods)
+  else:
+    fake = fake[::len(methods)][:len(real)]
   images = np.stack(real + fake).astype(np.float32) / 127.5 - 1.0
   labels = np.array([0] * len(real) + [1] * len(fake), np.int32)
   return images, labels
 
 
-def train_detector(images, labels, image_size=64, epochs=2, batch_size=32, seed=0):
+def train_detector(images, labels, image_size=64, epochs=4, batch_size=16, seed=0):
   """A `small_cnn` detector trained with Adam (lr 1e-3) on shuffled (images, labels)."""
   keras.utils.set_random_seed(seed)
   detector = build_detector("small_cnn", image_size, width=32)
@@ -120,8 +127,9 @@ def main(argv=None):
   parser.add_argument("--identities", type=int, default=120)
   parser.add_argument("--frames", type=int, default=4)
   parser.add_argument("--image_size", type=int, default=64)
-  parser.add_argument("--epochs", type=int, default=2)
-  parser.add_argument("--methods", default="NeuralTextures",
+  parser.add_argument("--epochs", type=int, default=4)
+  parser.add_argument("--train_batch", type=int, default=16)
+  parser.add_argument("--methods", default=",".join(synthetic.FAKE_METHODS),
                       help="Comma-separated fake methods to train and test on.")
   parser.add_argument("--batch", type=int, default=64, help="Attack batch size.")
   parser.add_argument("--seed", type=int, default=0)
@@ -131,9 +139,9 @@ def main(argv=None):
   train = benchmark_frames("train", methods, args.identities, args.frames,
                            args.image_size, args.seed)
   test = benchmark_frames("test", methods, args.identities, args.frames,
-                          args.image_size, args.seed)
+                          args.image_size, args.seed, repeat_real=False)
   detector = train_detector(*train, image_size=args.image_size, epochs=args.epochs,
-                            seed=args.seed)
+                            batch_size=args.train_batch, seed=args.seed)
   accuracy = float((np.argmax(detector.predict(test[0], verbose=0), -1) == test[1]).mean())
   results = attack_strength(detector, *test, batch_size=args.batch)
   print(f"small_cnn (width 32) trained {args.epochs} epochs on {len(train[1])} frames "
