@@ -26,6 +26,8 @@ DATA = {
     "dfadv_tf/data/datasets.py": 'glob(["dfadv_tf/data/ffpp_splits/*"])',
     "tests/build_test.py": '["BUILD"] + glob(["**/*.py"])',
     "tests/examples/quickstart_test.py": '["examples/quickstart.ipynb"]',
+    "tests/reference_doc_test.py": ('["docs/reference.md", "README.md"] + glob(["**/*.py", '
+                                    '"flags/**/*.flags"])'),
 }
 TESTING = "tests_testing"
 

@@ -303,8 +303,8 @@ def _shift_scale_rotate(gen, unit, batch):
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
 class ReferenceAugment(_Augmentation):
-  """The reference code's training augmentation (REFERENCE_NOTES.md), in its order,
-  with albumentations' default parameters where the reference used them:
+  """The reference code's training augmentation (docs/reference.md, "Augmentation"),
+  in its order, with albumentations' default parameters where the reference used them:
 
   JPEG quality U{60..100} (p 0.5); Gaussian noise, variance U[10, 50] in 0-255 units
   (p 0.1); horizontal flip (p 0.5); one of brightness/contrast, FancyPCA (on the image's

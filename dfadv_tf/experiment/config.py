@@ -53,8 +53,9 @@ class _Fields:
   map_supervision: bool = _field(False, "Train with the records' manipulation masks (L1 map "
                                  "loss of the stehouwer_xception detector).")
   base_augment: str = _field("none", "Augmentation of every training image before "
-                             "--augment: reference (the reference code's pipeline, which "
-                             "trains all of the paper's rows) or none.", AUGMENTATIONS)
+                             "--augment: reference (the reference code's pipeline, "
+                             "ReferenceAugment) or none (the paper's rows: README "
+                             "\"Fidelity\").", AUGMENTATIONS)
   augment: str = _field("none", "Traditional augmentation of the training images (App. E "
                         "values).", AUGMENTATIONS)
   data_root: str = _field("data", "Folder holding the datasets' TFRecords "

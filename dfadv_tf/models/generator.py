@@ -1,7 +1,8 @@
 """The blur generator of Gen-BAT / Two-Gen-BAT (paper Sec. III-C, Eq. 7).
 
-A CycleGAN-style ResNet generator (REFERENCE_NOTES.md) that maps a face to the per-pixel
-inverse variance `inv_var = 1/sigma^2` of the pixel-wise Gaussian blur (Eq. 4-5):
+A CycleGAN-style ResNet generator (docs/reference.md, "Blur generator") that maps a
+face to the per-pixel inverse variance `inv_var = 1/sigma^2` of the pixel-wise Gaussian
+blur (Eq. 4-5):
 
     reflect-pad 3, conv7 (3 -> w), BN, ReLU
     2 x [conv3 stride 2 (zero-pad 1), BN, ReLU]            w -> 2w -> 4w

@@ -9,7 +9,7 @@ own inverse variance `inv_var[p] = 1 / sigma_p^2`:
 The weights are normalised over the window, so the 1 / (2 pi sigma^2) factor of Eq. 4
 cancels and brightness is kept: `inv_var = 0` is a k x k box filter, `inv_var -> inf` the
 identity. The image is reflect-padded (the edge pixel is not repeated). These are the
-semantics of the paper's reference code (REFERENCE_NOTES.md).
+semantics of the paper's reference code (docs/reference.md, "Pixel-wise blur").
 
 Two exact implementations sit behind `pixel_gaussian_blur(..., method=...)`:
 

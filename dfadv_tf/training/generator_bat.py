@@ -1,7 +1,7 @@
 """Generator BAT: the min-max game of Eq. 7 (Sec. III-C), one or two blur generators, and
 Combined AT (Fig. 3).
 
-Each batch (REFERENCE_NOTES.md, "The min-max loop"):
+Each batch (docs/reference.md, "Min-max game"):
 1. `g_steps` generator updates, detector frozen and in inference mode:
    G: minimise -CE(D(blur(x, G(x))), y) over its rows (untargeted, no label flip).
    Two-Gen-BAT: G_r owns the real rows (label 0), G_f the fake rows (label 1).

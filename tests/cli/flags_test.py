@@ -65,6 +65,26 @@ class FlagFilesTest(tf.test.TestCase):
     self.assertAlmostEqual(values.fgsm_eps, 1 / 255)
     self.assertEqual(values.extra_test_datasets, ["dfd", "celebdf"])
 
+  def test_paper_rows_draw_training_data_as_the_reference(self):
+    paper = [f for f in FLAG_FILES if os.sep + "demo" + os.sep not in f
+             and not _is_attack_file(f)]
+    self.assertGreater(len(paper), 60)
+    for path in paper:
+      values = self.parse(path)
+      self.assertEqual((values.train_frames_per_video, values.steps_per_epoch,
+                        values.base_augment), (1, 2160, "none"), path)
+
+  def test_app_d_low_floor_files_differ_from_their_rows_by_the_floor_only(self):
+    for k in (3, 5, 7, 9):
+      low = self.parse(os.path.join("flags", f"appd_two_gen_bat_k{k}_lowfloor.flags"))
+      base = self.parse(os.path.join("flags", f"appd_two_gen_bat_k{k}.flags" if k != 9
+                                     else "table1_two_gen_bat.flags"))
+      self.assertEqual((low.kernel_size, low.generator_min_inv_var), (k, 0.01))
+      self.assertEqual(base.generator_min_inv_var, 1.0)
+      differ = {name for name in low if name != "flagfile"
+                and low[name].value != base[name].value}
+      self.assertEqual(differ, {"generator_min_inv_var", "output_dir"}, k)
+
   def test_attack_flag_files_parse(self):
     attack_files = [f for f in FLAG_FILES if _is_attack_file(f)]
     self.assertLen(attack_files, 4)
