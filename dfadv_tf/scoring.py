@@ -11,7 +11,10 @@ frames, every tracked face scored frame by frame, and the video score aggregates
 so memory does not grow with the size or the number of the inputs.
 
 `image_crop` and `video_crops` give the crops that are scored (for explanations and
-robustness checks on exactly what the detector sees).
+robustness checks on exactly what the detector sees); `score_images` and `score_video`
+also hand each scored crop, at the model's size, to an `on_crop(entry, crop)` callback
+(`dfadv-detect --explain` writes its Grad-CAM overlays from them, without decoding or
+detecting faces twice).
 """
 
 import os
@@ -89,18 +92,22 @@ def image_crop(image, face_detector=None, size=256, margin=1.3, align=False):
 
 
 def score_images(detector, paths, face_detector=None, margin=1.3, threshold=0.5,
-                 batch_size=32, align=False):
+                 batch_size=32, align=False, on_crop=None):
   """[{"path", "fake_probability", "fake", "face", "faces_found"[, "warning"]}] for image
   files; with `face_detector` the main face of each image is cropped first ("face": its
   box, confidence and landmarks; an image without a face has "face": None and no
-  score); without, an image that does not look like a face crop gets a "warning"."""
+  score); without, an image that does not look like a face crop gets a "warning".
+  `on_crop(entry, crop)`, if given, is called for every scored image, after its entry
+  has its score, with the uint8 crop that was scored (the model's size)."""
   size = serving.detector_image_size(detector)
   entries, pending = [], []
 
   def flush():
-    for entry, p in zip(pending, score_crops(detector, [e.pop("_crop") for e in pending],
-                                             batch_size)):
+    crops = [e.pop("_crop") for e in pending]
+    for entry, crop, p in zip(pending, crops, score_crops(detector, crops, batch_size)):
       entry.update(fake_probability=p, fake=p >= threshold)
+      if on_crop is not None:
+        on_crop(entry, crop)
     pending.clear()
 
   for path in paths:
@@ -169,13 +176,14 @@ def video_crops(path, face_detector, frames=32, size=256, margin=1.3, align=Fals
 
 
 def score_video(detector, path, face_detector, frames=32, margin=1.3, threshold=0.5,
-                batch_size=32, aggregation="mean", align=False):
+                batch_size=32, aggregation="mean", align=False, on_crop=None):
   """{"path", "frames_read", "faces_missed", "error", "faces": [{"face", "frames",
   "fake_probability"}], "frames": [{"frame_index", "face", "box", "confidence",
   "landmarks", "fake_probability"}], "aggregation", "fake_probability", "fake"[,
   "warning"]} of one video: every tracked face ("face" 0 is the main one) scored in
   each frame it was found, the video score by `aggregation`. IOError naming the video
-  when it cannot be read."""
+  when it cannot be read. `on_crop(frame_entry, crop)`, if given, is called for every
+  entry of "frames" with the uint8 crop that was scored (the model's size)."""
   checks.one_of(aggregation, AGGREGATIONS, "aggregation")
   size = serving.detector_image_size(detector)
   result = video_crops(path, face_detector, frames, max(size), margin, align)
@@ -186,10 +194,14 @@ def score_video(detector, path, face_detector, frames=32, margin=1.3, threshold=
     out["warning"] = (f"{path}: frames scored whole without face cropping; the detector "
                       "was trained on face crops")
   if result.crops:
-    scores = score_crops(detector, [c.image for c in result.crops], batch_size)
+    crops = [_fit(c.image, size) for c in result.crops]
+    scores = score_crops(detector, crops, batch_size)
     out["frames"] = [{"frame_index": int(c.frame_index), "face": int(c.track),
                       **c.face.to_json(), "fake_probability": p}
                      for c, p in zip(result.crops, scores)]
+    if on_crop is not None:
+      for entry, crop in zip(out["frames"], crops):
+        on_crop(entry, crop)
     for track in sorted({c.track for c in result.crops}):
       own = [f["fake_probability"] for f in out["frames"] if f["face"] == track]
       out["faces"].append({"face": track, "frames": len(own),

@@ -2,6 +2,7 @@ r"""Scores faces with a trained detector: one image, a folder of images, or a vi
 
   dfadv-detect --detector=runs/demo/two_gen_bat/best_detector.keras --input=clip.mp4
   dfadv-detect --detector=best_detector.keras --input=faces/ --output=scores.json
+  dfadv-detect --detector=best_detector.keras --input=clip.mp4 --output=clip.json --explain
 
 Images are scored as they are (they should be face crops like the training data; pass
 --crop_faces to detect and crop the main face first; an image that does not look like a
@@ -11,6 +12,11 @@ data (dfadv_tf.data.faces), every tracked face gets a fake probability per frame
 the video score aggregates them (--aggregation). Each crop's box, confidence and
 landmarks are in the JSON. JSON goes to stdout or --output (written atomically); an
 unreadable video is an error. See dfadv_tf.scoring.
+
+--explain writes a Grad-CAM overlay of the fake class (dfadv_tf.explain: the heat map
+on the crop that was scored, at the model's size) per scored image or per scored face
+of each sampled frame, as PNGs (atomically) in --explain_dir (default: beside --output,
+<output name>_overlays/); each entry of the JSON gets its "overlay" path.
 """
 
 import json
@@ -19,11 +25,13 @@ import sys
 
 from absl import flags
 
+from dfadv_tf import explain
 from dfadv_tf import scoring
 from dfadv_tf import serving
 from dfadv_tf.cli import app
 from dfadv_tf.data import faces
 from dfadv_tf.files import atomic_write_text
+from dfadv_tf.files import check_writable
 
 flags.DEFINE_string("detector", None, "Saved .keras detector.", required=True)
 flags.DEFINE_string("input", None, "An image, a folder of images or a video file.",
@@ -48,7 +56,71 @@ flags.DEFINE_enum("aggregation", "mean", list(scoring.AGGREGATIONS), "Video scor
 flags.DEFINE_float("threshold", 0.5, "Fake if the probability is >= this.")
 flags.DEFINE_integer("batch_size", 32, "Images per forward pass.", lower_bound=1)
 flags.DEFINE_bool("unsafe_load", False, "Allow .keras files with Lambda layers.")
+flags.DEFINE_bool("explain", False, "Also write a Grad-CAM overlay (PNG, the fake class's "
+                  "heat map on the scored crop) per image or per face of each sampled "
+                  "frame; the JSON gives each entry's \"overlay\" path.")
+flags.DEFINE_string("explain_dir", None, "Folder of the --explain overlays (default: "
+                    "beside --output, <output name>_overlays).")
 FLAGS = flags.FLAGS
+
+
+def explain_folder(explain_flag, explain_dir, output):
+  """The folder of the overlays (None without --explain); ValueError when it has no
+  place: --explain without --output nor --explain_dir, or --explain_dir without
+  --explain."""
+  if not explain_flag:
+    if explain_dir:
+      raise ValueError("--explain_dir is set but --explain is not; pass --explain to "
+                       "write the overlays.")
+    return None
+  if explain_dir:
+    return explain_dir
+  if not output:
+    raise ValueError("--explain writes PNG overlays beside the JSON: pass --output "
+                     "(the overlays go to <output name>_overlays/) or --explain_dir.")
+  return os.path.splitext(output)[0] + "_overlays"
+
+
+class OverlayWriter:
+  """`on_crop(entry, crop)` for `scoring.score_images` / `score_video`: collects the
+  scored crops, writes their Grad-CAM overlays `batch_size` at a time into `folder`
+  (`explain.explain_crops`, `explain.write_overlays`) and sets each entry's "overlay"
+  to its PNG's path. `close()` writes the rest. `video`: the path of the video whose
+  frames are explained (its name starts their files' names)."""
+
+  def __init__(self, detector, folder, batch_size=32, video=None):
+    self.detector, self.folder, self.batch_size = detector, folder, batch_size
+    self.video_stem = os.path.splitext(os.path.basename(video or ""))[0] or "video"
+    self.pending = []  # (entry, crop, file name)
+    self.used = set()
+
+  def name(self, entry):
+    """A file name per entry, unique within this run: <image stem>.png, or
+    <video stem>_frame<index>_face<track>.png."""
+    stem = os.path.splitext(os.path.basename(entry.get("path", "")))[0] or "image"
+    if "frame_index" in entry:
+      stem = f"{self.video_stem}_frame{entry['frame_index']:05d}_face{entry['face']}"
+    name, count = f"{stem}.png", 1
+    while name in self.used:
+      count += 1
+      name = f"{stem}_{count}.png"
+    self.used.add(name)
+    return name
+
+  def __call__(self, entry, crop):
+    self.pending.append((entry, crop, self.name(entry)))
+    if len(self.pending) == self.batch_size:
+      self.close()
+
+  def close(self):
+    if not self.pending:
+      return
+    entries, crops, names = zip(*self.pending)
+    maps = explain.explain_crops(self.detector, crops, batch_size=self.batch_size)
+    for entry, path in zip(entries, explain.write_overlays(crops, maps, self.folder,
+                                                           names)):
+      entry["overlay"] = path
+    self.pending.clear()
 
 
 def _face_detector():
@@ -64,9 +136,14 @@ def main(argv):
   if FLAGS.align and FLAGS.face_detector != "mtcnn":
     raise ValueError(f"--align needs MTCNN's landmarks; --face_detector="
                      f"{FLAGS.face_detector} has none.")
+  folder = explain_folder(FLAGS.explain, FLAGS.explain_dir, FLAGS.output)
+  if folder:
+    check_writable(folder, "--explain_dir")
   detector = serving.load_detector(FLAGS.detector, safe_mode=not FLAGS.unsafe_load)
+  overlays = OverlayWriter(detector, folder, FLAGS.batch_size,
+                           FLAGS.input if kind == "video" else None) if folder else None
   options = {"margin": FLAGS.margin, "threshold": FLAGS.threshold,
-             "batch_size": FLAGS.batch_size, "align": FLAGS.align}
+             "batch_size": FLAGS.batch_size, "align": FLAGS.align, "on_crop": overlays}
   if kind == "video":
     report = {"video": scoring.score_video(detector, FLAGS.input, _face_detector(),
                                            frames=FLAGS.frames,
@@ -84,6 +161,9 @@ def main(argv):
     face_detector = _face_detector() if FLAGS.crop_faces else None
     report = {"images": scoring.score_images(detector, paths, face_detector, **options)}
     warnings = [e["warning"] for e in report["images"] if "warning" in e]
+  if overlays:
+    overlays.close()
+    report["explain"] = {"method": "grad_cam", "target": "fake", "folder": folder}
   for warning in warnings[:3]:
     print(f"WARNING: {warning}", file=sys.stderr)
   if len(warnings) > 3:

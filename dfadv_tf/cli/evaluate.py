@@ -10,6 +10,10 @@ flag file a model was trained with can be passed as it is. The grids' data, the
 detector files and --output_dir are checked, and every detector is loaded, before the
 first is evaluated. Writes
 <output_dir>/tables/{cross_method,cross_quality,...}{,_video}.{md,csv} and results.json.
+Every table has, per set, the ACC at 0.5 (the paper's) and ACC@val, the ACC at the
+threshold of best balanced accuracy on the validation split of the training selection
+(frame or video level, per detector; results.json: acc_val / video_acc_val and
+val_threshold / video_val_threshold), and a note line naming the thresholds.
 """
 
 import json

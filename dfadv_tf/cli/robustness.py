@@ -7,7 +7,7 @@ r"""Scores saved detectors on a test set under test-time corruptions at graded s
 The experiment flags choose the data as for dfadv-evaluate (data_root, dataset, methods,
 qualities, image_size, batch_size, seed); --sets names test sets of its grids (default:
 the first training method at the first training quality, e.g. "FS c23"), read from the
-test split. Corruptions (dfadv_tf.evaluation.corruptions): jpeg, blur, noise, resize and
+test split. Corruptions (dfadv_tf.evaluation.corruptions): jpeg, blur, noise, resize, h264 and
 the white-box attacks fgsm and bat, crafted on each detector itself with the
 adversaries' flags (--bat_steps, --kernel_size, ...) for their other parameters;
 --severity=NAME:V1,V2,... replaces a corruption's severities. Writes

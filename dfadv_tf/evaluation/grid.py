@@ -14,6 +14,14 @@ average ("Avg") over every set of the row (as the paper's Tables I and IV); a se
 with `TestSet(..., report_acc=False)` shows its ACC as "–" (the paper's DFD, whose
 classes are very unbalanced) and the Avg ACC is over the sets that have one. Written as
 Markdown and CSV (atomically) and to TensorBoard as text.
+
+Thresholds: "ACC" is the accuracy at 0.5 (the paper's). Given the thresholds chosen on
+a validation split (`validation_thresholds`: the fake-probability cut of best balanced
+accuracy, `metrics.balanced_accuracy_threshold`, at frame and at video level), each
+set also gets "acc_val" / "video_acc_val", the accuracy at them, and the tables an
+"ACC@val" column per set; every Markdown table opens with a note naming each ACC's
+threshold (per model). Results without them (older results.json) give the tables of
+before.
 """
 
 import csv
@@ -38,6 +46,10 @@ GRID_TITLES = {"cross_method": "Cross-method (trained on one method, tested on e
                "pooled": "Pooled (tested on the training selection's methods and "
                          "qualities together)"}
 LEVELS = {"frame": ("auc", "acc"), "video": ("video_auc", "video_acc")}
+# The ACC at the thresholds chosen on validation, per level (a column when present).
+VAL_COLUMNS = {"frame": "acc_val", "video": "video_acc_val"}
+VAL_THRESHOLD_KEYS = {"frame": "val_threshold", "video": "video_val_threshold"}
+COLUMN_LABELS = {"auc": "AUC", "acc": "ACC", "acc_val": "ACC@val"}
 VIDEO_KEYS = ("dataset", "method", "quality", "video_id")
 MISSING = "\u2013"  # the paper's en dash for a metric it does not report
 
@@ -107,24 +119,49 @@ def _text(value):
   return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def evaluate_set(detector, dataset, name="evaluation set", threshold=0.5, report_acc=True):
+def validation_thresholds(detector, dataset, name="validation set"):
+  """{"frame": t, "video": t_video}: the fake-probability thresholds of best balanced
+  accuracy (`metrics.balanced_accuracy_threshold`) of `detector` on a metadata-dict
+  dataset (the validation split), on its frames and on its videos' mean scores (videos
+  keyed as `predict_scores`). ValueError when it is empty or lacks a class."""
+  labels, scores, video_ids = predict_scores(detector, dataset)
+  v_labels, v_scores, _ = metrics_lib.aggregate_videos(labels, scores, video_ids, name)
+  return {"frame": metrics_lib.balanced_accuracy_threshold(labels, scores, name),
+          "video": metrics_lib.balanced_accuracy_threshold(v_labels, v_scores,
+                                                           f"{name} (video level)")}
+
+
+def evaluate_set(detector, dataset, name="evaluation set", threshold=0.5, report_acc=True,
+                 val_thresholds=None):
   """Frame- and video-level metrics of one set: auc, acc, ap, eer, n, video_auc, ...,
-  and `report_acc` (False: the tables show its ACC as "–"; the value is kept)."""
+  `threshold` (that of acc and video_acc) and `report_acc` (False: the tables show its
+  ACC as "–"; the value is kept). With `val_thresholds` ({"frame", "video"}, from
+  `validation_thresholds`) also acc_val and video_acc_val, the accuracies at them, and
+  the thresholds as val_threshold and video_val_threshold."""
   labels, scores, video_ids = predict_scores(detector, dataset)
   result = metrics_lib.frame_metrics(labels, scores, threshold, name)
   result.update(metrics_lib.video_metrics(labels, scores, video_ids, threshold, name))
+  result["threshold"] = float(threshold)
+  if val_thresholds is not None:
+    frame, video = float(val_thresholds["frame"]), float(val_thresholds["video"])
+    v_labels, v_scores, _ = metrics_lib.aggregate_videos(labels, scores, video_ids, name)
+    result.update(acc_val=float(np.mean((scores >= frame) == (labels == 1))),
+                  val_threshold=frame,
+                  video_acc_val=float(np.mean((v_scores >= video) == (v_labels == 1))),
+                  video_val_threshold=video)
   result["report_acc"] = bool(report_acc)
   return result
 
 
-def evaluate_grid(detector, grid, threshold=0.5):
-  """{set name: metrics dict} for every set of `grid` ({name: dataset or TestSet})."""
+def evaluate_grid(detector, grid, threshold=0.5, val_thresholds=None):
+  """{set name: metrics dict} for every set of `grid` ({name: dataset or TestSet});
+  `val_thresholds` as `evaluate_set`."""
   out = {}
   for name, test_set in grid.items():
     if not isinstance(test_set, TestSet):
       test_set = TestSet(test_set)
     out[name] = evaluate_set(detector, test_set.dataset, name, threshold,
-                             test_set.report_acc)
+                             test_set.report_acc, val_thresholds)
   return out
 
 
@@ -138,7 +175,7 @@ def table_rows(results, columns=("auc", "acc")):
   if not results:
     raise ValueError("results is empty: evaluate at least one model on one set.")
   sets = list(next(iter(results.values())))
-  header = ["Method"] + [f"{s} {c.split('_')[-1].upper()} (%)" for s in sets + ["Avg"]
+  header = ["Method"] + [f"{s} {column_label(c)} (%)" for s in sets + ["Avg"]
                         for c in columns]
   rows = []
   for model, by_set in results.items():
@@ -151,9 +188,19 @@ def table_rows(results, columns=("auc", "acc")):
   return header, rows
 
 
+def column_label(column):
+  """The header word of a metric column: AUC, ACC (at the results' threshold, 0.5),
+  ACC@val (at the validation threshold); video_* columns as their frame ones."""
+  column = column[len("video_"):] if column.startswith("video_") else column
+  return COLUMN_LABELS.get(column, column.upper())
+
+
 def _cell(metrics, column):
-  """The metric in %, or None for the ACC of a set that does not report one."""
-  if column.endswith("acc") and not metrics.get("report_acc", True):
+  """The metric in %, or None for the ACC of a set that does not report one, and for a
+  validation-threshold ACC that the results lack (evaluated without one)."""
+  if "acc" in column and not metrics.get("report_acc", True):
+    return None
+  if column in VAL_COLUMNS.values() and column not in metrics:
     return None
   return 100.0 * metrics[column]
 
@@ -181,11 +228,14 @@ def to_csv(header, rows, digits=4):
   return out.getvalue()
 
 
-def write_table(results, path_prefix, title, columns=("auc", "acc"), logdir=None):
+def write_table(results, path_prefix, title, columns=("auc", "acc"), logdir=None,
+                note=None):
   """Writes `<path_prefix>.md` and `<path_prefix>.csv` (and a TensorBoard text summary
-  under `logdir`, tag = title). Returns the Markdown text."""
+  under `logdir`, tag = title). `note`: a line between the title and the Markdown table
+  (e.g. `threshold_note`). Returns the Markdown text."""
   header, rows = table_rows(results, columns)
-  markdown = f"### {title}\n\n" + to_markdown(header, rows)
+  markdown = f"### {title}\n\n" + (f"{note}\n\n" if note else "") + to_markdown(header,
+                                                                                  rows)
   atomic_write_text(path_prefix + ".md", markdown)
   atomic_write_text(path_prefix + ".csv", to_csv(header, rows))
   if logdir is not None:
@@ -197,16 +247,46 @@ def write_table(results, path_prefix, title, columns=("auc", "acc"), logdir=None
   return markdown
 
 
+def _format_threshold(values):
+  values = sorted(set(values))
+  return "/".join(f"{v:.3g}" for v in values) if values else "none"
+
+
+def threshold_note(results, level="frame"):
+  """The line that says which threshold each ACC column of a table of `results`
+  ({model: {set: metrics}}) uses: "ACC at 0.5 (the paper's)" and, when the results
+  have it, "ACC@val at the threshold of best balanced accuracy on the validation
+  split of the training selection" with each model's threshold."""
+  sets = [m for by_set in results.values() for m in by_set.values()]
+  note = (f"ACC: at threshold {_format_threshold(m.get('threshold', 0.5) for m in sets)} "
+          "(the paper's)")
+  key = VAL_THRESHOLD_KEYS[level]
+  if any(key in m for m in sets):
+    per_model = "; ".join(
+        f"{model} {_format_threshold(m[key] for m in by_set.values() if key in m)}"
+        for model, by_set in results.items())
+    note += (f". ACC@val: at the {level}-level threshold of best balanced accuracy on "
+             f"the validation split of the training selection, per model ({per_model})")
+  return f"*{note}.*"
+
+
 def write_tables(results_by_model, output_dir, logdir=None, level="frame"):
   """{model: {grid: {set: metrics}}} -> one Markdown/CSV table per grid under
   `<output_dir>/tables/` (`<grid>.md` for frame level, `<grid>_video.md` for video
-  level AUC/ACC); returns {grid: markdown}."""
+  level AUC/ACC), with an ACC@val column per set when any set has one (`evaluate_set`'s
+  `val_thresholds`) and the note of `threshold_note`; returns {grid: markdown}."""
   if level not in LEVELS:
     raise ValueError(f"level must be one of {tuple(LEVELS)}, got {level!r}.")
   grids = list(next(iter(results_by_model.values())))
   suffix = "" if level == "frame" else "_video"
-  return {g: write_table({m: r[g] for m, r in results_by_model.items()},
-                         os.path.join(output_dir, "tables", g + suffix),
-                         f"{GRID_TITLES.get(g, g)}, {level} level", columns=LEVELS[level],
-                         logdir=logdir)
-          for g in grids}
+  out = {}
+  for g in grids:
+    results = {m: r[g] for m, r in results_by_model.items()}
+    columns = LEVELS[level]
+    if any(VAL_COLUMNS[level] in metrics for by_set in results.values()
+           for metrics in by_set.values()):
+      columns += (VAL_COLUMNS[level],)
+    out[g] = write_table(results, os.path.join(output_dir, "tables", g + suffix),
+                         f"{GRID_TITLES.get(g, g)}, {level} level", columns=columns,
+                         logdir=logdir, note=threshold_note(results, level))
+  return out

@@ -71,18 +71,38 @@ def check_detector(detector, config, source=None):
                      f"{config.image_size}); pass the image_size it was trained at.")
 
 
+def validation_thresholds(detector, config, source=None):
+  """`grid.validation_thresholds` of a detector on the validation split of the training
+  selection (every record, in order): {"frame", "video"} fake-probability thresholds of
+  best balanced accuracy; None, with a warning, when the split cannot give one (empty,
+  or one class only)."""
+  selection = data.training_selection(config)
+  val = data.grid_datasets(config, {"validation": selection}, split="val")["validation"]
+  try:
+    return grid_lib.validation_thresholds(detector, val.dataset,
+                                          f"validation split of {source or 'the detector'}")
+  except ValueError as error:
+    print(f"WARNING: no validation threshold, the tables have no ACC@val column: {error}",
+          file=sys.stderr)
+    return None
+
+
 def evaluate_detector(detector, config, source=None, progress=None):
   """{grid name: {set name: metrics}} of a detector on every grid of `test_grids`
-  (`check_detector` first; `source` names the detector in its errors).
+  (`check_detector` first; `source` names the detector in its errors). Every set has
+  its ACC at 0.5 ("acc", the paper's) and at the thresholds chosen on the validation
+  split (`validation_thresholds`: "acc_val", "video_acc_val"; the thresholds as
+  "val_threshold", "video_val_threshold").
 
   `progress`: a JSON file that records each set as it is evaluated (atomically); the
   sets it already holds are taken from it, not evaluated again (a killed evaluation
-  resumes)."""
+  resumes; the thresholds are chosen again, the same for the same detector)."""
   check_detector(detector, config, source)
   done = {}
   if progress and os.path.exists(progress):
     with open(progress, encoding="utf-8") as f:
       done = json.load(f)
+  thresholds = None
   results = {}
   for grid_name, sets in data.test_grids(config).items():
     results[grid_name] = {}
@@ -90,8 +110,11 @@ def evaluate_detector(detector, config, source=None, progress=None):
       if name in done.get(grid_name, {}):
         results[grid_name][name] = done[grid_name][name]
         continue
+      if thresholds is None:
+        thresholds = validation_thresholds(detector, config, source) or {}
       results[grid_name].update(grid_lib.evaluate_grid(
-          detector, data.grid_datasets(config, {name: selection})))
+          detector, data.grid_datasets(config, {name: selection}),
+          val_thresholds=thresholds or None))
       if progress:
         atomic_write_text(progress, json.dumps(results, indent=1))
   return results

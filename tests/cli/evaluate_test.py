@@ -31,6 +31,12 @@ class EvaluateToolTest(tf.test.TestCase):
     self.assertEqual(sorted(results), ["Model A", "b"])
     self.assertEqual(sorted(results["b"]["cross_quality"]), ["FS c23", "FS c40", "FS raw"])
     self.assertIn("video_auc", results["b"]["cross_method"]["DF c23"])
+    for key in ("acc", "acc_val", "val_threshold", "video_acc_val", "video_val_threshold"):
+      self.assertIn(key, results["b"]["cross_method"]["DF c23"])
+    self.assertIn("ACC@val (%)", result.stdout)
+    self.assertIn("*ACC: at threshold 0.5 (the paper's). ACC@val: at the frame-level "
+                  "threshold", result.stdout)
+    self.assertIn("ACC@val: at the video-level threshold", result.stdout)
 
   def test_missing_detector_file_is_named(self):
     result = utils.run_binary("tools.evaluate", ["--detectors=/nonexistent/x.keras"],

@@ -43,6 +43,36 @@ class CorruptionsTest(tf.test.TestCase):
       self.assertEqual(changes, sorted(changes), f"{name}: {changes}")
       self.assertGreater(changes[-1], changes[0], name)
 
+  def test_h264_grows_with_crf_and_codes_every_image_alone(self):
+    images = smooth_images()
+    entry = corruptions.get("h264")
+    self.assertEqual(entry.severities, (23, 28, 33, 38, 43))
+    self.assertFalse(entry.white_box)
+    changes = []
+    for crf in entry.severities:
+      out = self.apply("h264", crf, images)
+      self.assertEqual(out.shape, images.shape)
+      self.assertEqual(out.dtype, np.float32)
+      self.assertBetween(out.min(), -1.0, 1.0)
+      self.assertBetween(out.max(), -1.0, 1.0)
+      self.assertAllEqual(out, self.apply("h264", crf, images))  # deterministic
+      changes.append(float(np.mean(np.abs(out - images))))
+    self.assertEqual(changes, sorted(changes), changes)
+    self.assertGreater(changes[-1], changes[0])
+    # Image i alone is image i of the batch, whatever the other images are.
+    batch = self.apply("h264", 33, images)
+    for i in range(len(images)):
+      self.assertAllEqual(self.apply("h264", 33, images[i:i + 1])[0], batch[i])
+    self.assertAllEqual(self.apply("h264", 33, images[::-1])[::-1], batch)
+    # Odd sides (4:2:0 padding), inside a tf.function, of a batch with unknown size.
+    odd = smooth_images()[:2, :31, :29]
+    fn = tf.function(lambda x: entry.apply(x, 28, seed=SEED),
+                     input_signature=[tf.TensorSpec((None, 31, 29, 3), tf.float32)])
+    self.assertEqual(fn(tf.constant(odd)).shape, odd.shape)
+    # CRF 0 is near-lossless on a grey image (no 4:2:0 chroma loss): within ~1 grey level.
+    grey = np.repeat(images[:1, :, :, :1], 3, axis=-1)
+    self.assertLess(np.mean(np.abs(self.apply("h264", 0, grey) - grey)), 2 * 1.5 / 255)
+
   def test_blur_sigma_is_in_pixels(self):
     impulse = np.full((1, 33, 33, 3), 0.0, np.float32)
     impulse[0, 16, 16] = 1.0
@@ -87,13 +117,14 @@ class CorruptionsTest(tf.test.TestCase):
 
   def test_registry_and_bad_severities(self):
     self.assertEqual(sorted(corruptions.CORRUPTIONS),
-                     ["bat", "blur", "fgsm", "jpeg", "noise", "resize"])
+                     ["bat", "blur", "fgsm", "h264", "jpeg", "noise", "resize"])
     with self.assertRaisesRegex(ValueError, r"unknown corruption 'h265'; expected one of"):
       corruptions.get("h265")
     with self.assertRaisesRegex(ValueError, "registered twice"):
       corruptions.register("jpeg", "quality", (50,))(lambda images, severity, **_: images)
     for name, severity, message in (("jpeg", 101, r"\[0, 100\]"), ("blur", 0.0, "> 0 px"),
-                                    ("noise", -1.0, ">= 0"), ("resize", 1.5, r"\(0, 1\]")):
+                                    ("noise", -1.0, ">= 0"), ("resize", 1.5, r"\(0, 1\]"),
+                                    ("h264", 52, r"\[0, 51\]")):
       with self.assertRaisesRegex(ValueError, message):
         self.apply(name, severity)
 

@@ -112,6 +112,47 @@ class GridTest(tf.test.TestCase):
                      (False, True))
     self.assertEqual(got["DFD"]["acc"], 1.0)  # kept in the results
 
+  def test_accuracy_at_the_validation_threshold(self):
+    # Validation: reals at mean pixel -0.3, fakes at 0.1 -> the best cut lies between.
+    val = _meta_dataset([0, 0, 1, 1], [-0.35, -0.25, 0.05, 0.15], ["r0", "r1", "f0", "f1"])
+    thresholds = grid.validation_thresholds(_mean_detector(), val)
+    sigmoid = lambda v: 1 / (1 + np.exp(-4 * np.asarray(v)))
+    self.assertAllClose(thresholds["frame"], (sigmoid(-0.25) + sigmoid(0.05)) / 2)
+    self.assertAllClose(thresholds["video"], thresholds["frame"])  # one frame a video
+    # A test set whose scores all shifted below 0.5: ACC 50% at 0.5, 100% at val's cut.
+    test = _meta_dataset([0, 0, 1, 1], [-0.4, -0.3, -0.05, -0.02], ["a", "b", "c", "d"])
+    got = grid.evaluate_set(_mean_detector(), test, val_thresholds=thresholds)
+    self.assertEqual((got["acc"], got["threshold"]), (0.5, 0.5))
+    self.assertEqual((got["acc_val"], got["video_acc_val"]), (1.0, 1.0))
+    self.assertAllClose(got["val_threshold"], thresholds["frame"])
+    self.assertAllClose(got["video_val_threshold"], thresholds["video"])
+    self.assertNotIn("acc_val", grid.evaluate_set(_mean_detector(), test))
+    # The tables: an ACC@val column per set, a note naming each ACC's threshold.
+    other = dict(got, acc_val=0.75, val_threshold=0.25)
+    old = {k: v for k, v in got.items() if "val" not in k}  # an older results.json
+    results = {"A": {"grid": {"NT": got, "DF": got}},
+               "B": {"grid": {"NT": other, "DF": old}}}
+    out = self.get_temp_dir()
+    markdown = grid.write_tables(results, out)["grid"]
+    header = ("| Method | NT AUC (%) | NT ACC (%) | NT ACC@val (%) | DF AUC (%) | DF ACC (%) "
+              "| DF ACC@val (%) | Avg AUC (%) | Avg ACC (%) | Avg ACC@val (%) |")
+    self.assertIn(header, markdown)
+    self.assertIn("| B | 100.00 | 50.00 | 75.00 | 100.00 | 50.00 | \u2013 | 100.00 | 50.00 "
+                  "| 75.00 |", markdown)
+    self.assertIn(f"*ACC: at threshold 0.5 (the paper's). ACC@val: at the frame-level "
+                  f"threshold of best balanced accuracy on the validation split of the "
+                  f"training selection, per model (A {thresholds['frame']:.3g}; B 0.25).*",
+                  markdown)
+    with open(os.path.join(out, "tables", "grid.csv"), encoding="utf-8") as f:
+      self.assertEqual(next(csv.reader(f))[3], "NT ACC@val (%)")
+    video = grid.write_tables(results, out, level="video")["grid"]
+    self.assertIn("| NT AUC (%) | NT ACC (%) | NT ACC@val (%) |", video)
+    self.assertIn("ACC@val: at the video-level threshold", video)
+    # Results without validation thresholds: the tables of before, and the 0.5 note.
+    plain = grid.write_tables({"A": {"grid": {"NT": old}}}, out)["grid"]
+    self.assertNotIn("ACC@val", plain)
+    self.assertIn("*ACC: at threshold 0.5 (the paper's).*", plain)
+
   def test_errors(self):
     with self.assertRaisesRegex(ValueError, "no results for sets"):
       grid.table_rows({"a": {"NT": {"auc": 1, "acc": 1}}, "b": {}})

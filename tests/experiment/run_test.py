@@ -9,7 +9,10 @@ import tensorflow as tf
 
 from dfadv_tf import experiment
 from dfadv_tf import files
+from dfadv_tf.evaluation import grid
+from dfadv_tf.evaluation import metrics as metrics_lib
 from dfadv_tf.experiment import checkpoints
+from dfadv_tf.experiment import data
 from tests.testing import tools as utils
 
 
@@ -34,6 +37,25 @@ class RunTest(utils.ExperimentTestCase):
     for metrics in results["cross_method"].values():
       self.assertBetween(metrics["auc"], 0.0, 1.0)
     self.assertIn("| + Two-Gen-BAT |", result["tables"]["cross_method"])
+    # ACC at 0.5 and at the thresholds chosen on the training selection's val split.
+    detector = keras.saving.load_model(os.path.join(out, "best_detector.keras"))
+    val = data.grid_datasets(config, {"val": data.training_selection(config)}, "val")
+    labels, scores, videos = grid.predict_scores(detector, val["val"].dataset)
+    frame = metrics_lib.balanced_accuracy_threshold(labels, scores)
+    video = metrics_lib.balanced_accuracy_threshold(
+        *metrics_lib.aggregate_videos(labels, scores, videos)[:2])
+    for by_set in results.values():
+      for metrics_of_set in by_set.values():
+        self.assertEqual(metrics_of_set["threshold"], 0.5)
+        self.assertAllClose(metrics_of_set["val_threshold"], frame, atol=1e-6)
+        self.assertAllClose(metrics_of_set["video_val_threshold"], video, atol=1e-6)
+        self.assertBetween(metrics_of_set["acc_val"], 0.0, 1.0)
+        self.assertBetween(metrics_of_set["video_acc_val"], 0.0, 1.0)
+    table = result["tables"]["cross_method"]
+    self.assertIn("| DF c23 ACC (%) | DF c23 ACC@val (%) |", table)
+    self.assertIn(f"*ACC: at threshold 0.5 (the paper's). ACC@val: at the frame-level "
+                  "threshold of best balanced accuracy on the validation split of the "
+                  f"training selection, per model (+ Two-Gen-BAT {frame:.3g}).*", table)
     with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
       self.assertEqual(json.load(f), result["results"])
     self.assertIn(result["best_epoch"], (1, 2))
