@@ -15,9 +15,11 @@ runs two steps (the first traces and compiles), resets the kernel's peak-RSS mar
 (`/proc/self/clear_refs`, Linux) and runs one more: the peak resident memory of that warm
 step (VmHWM), beside the resident memory before it (weights, optimizer slots, the
 runtime) and `ru_maxrss`, the process's whole-life peak (includes tracing and XLA
-compilation). A host-RSS figure: `tracemalloc` does not see TensorFlow's allocator and
-`tf.config.experimental.get_memory_info` has no statistics for CPU:0 (it does on a GPU,
-where it is printed instead, as the device's peak).
+compilation); and TensorFlow's own allocator peak over that step
+(`tf.config.experimental.get_memory_info` after `reset_memory_stats`; on the CPU it has
+statistics only with the BFC allocator, which this process turns on with
+TF_CPU_ALLOCATOR_USE_BFC=true; on a GPU it is the device's peak). `tracemalloc` does
+not see TensorFlow's allocations.
 
 Generators: `--generator_width` / `--n_blocks` if given, else width 16 with 1 block for
 small_cnn (a quick figure) and the paper's width 64 with 3 blocks for a real backbone.
@@ -197,8 +199,11 @@ def memory_backbone(args, spec):
   for _ in range(2):
     _sync(model.train_function(iterator))
   gpu = bool(tf.config.list_physical_devices("GPU"))
-  if gpu:
-    tf.config.experimental.reset_memory_stats("GPU:0")
+  allocator = "GPU:0" if gpu else "CPU:0"
+  try:
+    tf.config.experimental.reset_memory_stats(allocator)
+  except ValueError:  # no allocator statistics (CPU without the BFC allocator)
+    allocator = None
   before = _status_kib()["VmRSS"]
   resettable = True
   try:
@@ -212,8 +217,10 @@ def memory_backbone(args, spec):
             "rss_before_step_mib": before / 1024,
             "step_peak_rss_mib": status["VmHWM"] / 1024 if resettable else None,
             "process_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-  if gpu:
-    result["gpu_step_peak_mib"] = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+  if allocator:
+    info = tf.config.experimental.get_memory_info(allocator)
+    result.update(allocator=allocator, allocator_step_peak_mib=info["peak"] / 2**20,
+                  allocator_before_step_mib=info["current"] / 2**20)
   step_peak = (f"{result['step_peak_rss_mib']:.0f} MiB (+"
                f"{result['step_peak_rss_mib'] - result['rss_before_step_mib']:.0f})"
                if resettable else "n/a (no /proc/self/clear_refs)")
@@ -221,7 +228,8 @@ def memory_backbone(args, spec):
         f"warm step {result['rss_before_step_mib']:.0f} MiB, peak during it {step_peak}; "
         f"process peak (ru_maxrss, incl. tracing + compilation) "
         f"{result['process_peak_rss_mib']:.0f} MiB"
-        + (f"; GPU peak {result['gpu_step_peak_mib']:.0f} MiB" if gpu else ""), flush=True)
+        + (f"; TF allocator ({allocator}) peak during the step "
+           f"{result['allocator_step_peak_mib']:.0f} MiB" if allocator else ""), flush=True)
   print(RESULT + json.dumps(result), flush=True)
 
 
@@ -233,6 +241,8 @@ def _child(args, flag, spec):
              f"--repeats={args.repeats}", f"--warmup={args.warmup}"]
   env = dict(os.environ, PYTHONPATH=os.pathsep.join(
       [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+  if flag == "--memory_one":  # allocator statistics on the CPU (timings run without)
+    env["TF_CPU_ALLOCATOR_USE_BFC"] = "true"
   process = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env, check=False)
   result = None
   for line in process.stdout.splitlines():
