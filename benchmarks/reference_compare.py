@@ -192,12 +192,17 @@ def _ours(size, tf):
   def generator_updates(x, y):
     return model.merge(model._play(model.split(x, y)))  # pylint: disable=protected-access
 
-  rows = generator_updates(x, y)
-
   @tf.function(jit_compile=jit)
   def detector_update(x, y, rows):
     model.detector_update(x, y, rows)
     return model.optimizer.iterations
+
+  rows = []  # made at the parts' first call: the step's first call traces nothing before
+
+  def detector_part():
+    if not rows:
+      rows.append(generator_updates(x, y))
+    return detector_update(x, y, rows[0])
 
   inv_var = tf.constant(rng.uniform(0.05, 4.0, (8, size, size, 1)).astype(np.float32))
 
@@ -212,7 +217,7 @@ def _ours(size, tf):
   runs = {"blur": lambda: sync(blur(x, inv_var)),
           "step": lambda: sync(model.train_function(iterator)),
           "generator updates": lambda: sync(generator_updates(x, y)),
-          "detector update": lambda: sync(detector_update(x, y, rows))}
+          "detector update": lambda: sync(detector_part())}
   count = lambda m: int(sum(np.prod(v.shape) for v in m.trainable_variables))
   return runs, {"detector": count(model.detector), "generator": count(model.generators[0])}
 
