@@ -148,7 +148,8 @@ def main():
                           f"--step_one={policy}:{int(jit)}", *common], args.timeout_s)
       results = [json.loads(l[len(RESULT):]) for l in lines if l.startswith(RESULT)]
       if code != 0 or not results:
-        why = (lines[-1] if lines else f"exit {code}")[:160]
+        errors = [l for l in lines if "Error" in l or "error:" in l or "unsupported" in l]
+        why = ((errors or lines)[-1].strip() if lines else f"exit {code}")[:200]
         print(f"| {policy} | {jit} | failed: {why} | | | |", flush=True)
         report["steps"].append({"policy": policy, "xla": jit, "failed": why})
         continue
