@@ -52,6 +52,9 @@ setup(
             "nbformat==5.11.1",
             "ipykernel==7.4.0",
         ],
+        # benchmarks/reference_compare.py: the paper's PyTorch code, side by side (the
+        # user fetches a checkout of it; it is never vendored). CPU wheel is enough.
+        "reference": ["torch==2.13.0"],
     },
     entry_points={"console_scripts": _SCRIPTS},
 )

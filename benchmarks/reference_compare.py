@@ -30,7 +30,12 @@ step of each side (ours: trace + compile + run), and our step against its parts 
 alone (the g_steps generator updates; the detector update on their rows).
 
   python benchmarks/reference_compare.py --reference_repo=/path/to/deepfake_adv \
-      [--threads=1,2 --sizes=128,224 --repeats=3 --onednn=1]
+      [--threads=1,2 --sizes=128,224 --repeats=3 --onednn=1 --json=results.json]
+
+The defaults take about 20-30 minutes on a 2-core x86_64 machine (each size and thread
+count: both first steps, one warm-up and `--repeats` interleaved rounds of every timing;
+our first step alone is about a minute or more). `--sizes=64 --threads=1 --repeats=1`
+checks that everything runs (a few minutes).
 
 `--onednn=1` (default) sets TF_ENABLE_ONEDNN_OPTS=1 for TensorFlow: its oneDNN CPU
 kernels, which TensorFlow turns on by default only on CPUs with AVX-512 VNNI / AMX (not on
@@ -46,6 +51,7 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = ("kernels.py", "efficientnet.py", "cyclegan.py", "radam/radam.py")
@@ -141,7 +147,7 @@ def _reference(repo, size, torch):
     loss = criterion(detector(rows), torch.cat([y_real, y_fake, y_real, y_fake])).mean()
     loss.backward()
     optimizer.step()
-    return float(loss)
+    return float(loss.detach())
 
   images = torch.rand(8, 3, size, size, generator=gen) * 2 - 1
   with cpu_for_cuda():
@@ -186,12 +192,17 @@ def _ours(size, tf):
   def generator_updates(x, y):
     return model.merge(model._play(model.split(x, y)))  # pylint: disable=protected-access
 
-  rows = generator_updates(x, y)
-
   @tf.function(jit_compile=jit)
   def detector_update(x, y, rows):
     model.detector_update(x, y, rows)
     return model.optimizer.iterations
+
+  rows = []  # made at the parts' first call: the step's first call traces nothing before
+
+  def detector_part():
+    if not rows:
+      rows.append(generator_updates(x, y))
+    return detector_update(x, y, rows[0])
 
   inv_var = tf.constant(rng.uniform(0.05, 4.0, (8, size, size, 1)).astype(np.float32))
 
@@ -206,7 +217,7 @@ def _ours(size, tf):
   runs = {"blur": lambda: sync(blur(x, inv_var)),
           "step": lambda: sync(model.train_function(iterator)),
           "generator updates": lambda: sync(generator_updates(x, y)),
-          "detector update": lambda: sync(detector_update(x, y, rows))}
+          "detector update": lambda: sync(detector_part())}
   count = lambda m: int(sum(np.prod(v.shape) for v in m.trainable_variables))
   return runs, {"detector": count(model.detector), "generator": count(model.generators[0])}
 
@@ -241,12 +252,14 @@ def child(args):
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import torch  # pylint: disable=g-import-not-at-top
+  # The reference's RAdam uses a deprecated addcmul_ overload (a warning per step).
+  warnings.filterwarnings("ignore", category=UserWarning, module="radam")
   tf.config.threading.set_intra_op_parallelism_threads(threads)
   tf.config.threading.set_inter_op_parallelism_threads(1)
   torch.set_num_threads(threads)
   torch.set_num_interop_threads(1)
   sys.path.insert(0, ROOT)
-  results = {"threads": threads}
+  results = {"threads": threads, "tensorflow": tf.__version__, "torch": torch.__version__}
   for size in args.sizes:
     reference, ref_params = _reference(args.reference_repo, size, torch)
     ours, our_params = _ours(size, tf)
@@ -284,6 +297,7 @@ def main():
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--onednn", type=int, default=1, choices=(0, 1),
                       help="TF_ENABLE_ONEDNN_OPTS for TensorFlow (1: oneDNN kernels)")
+  parser.add_argument("--json", default="", help="also write the results to this file")
   parser.add_argument("--threads_one", type=int, default=0, help=argparse.SUPPRESS)
   args = parser.parse_args()
   args.sizes = [int(s) for s in args.sizes.split(",")]
@@ -308,6 +322,13 @@ def main():
         summary.append(json.loads(line[len(RESULT):]))
       else:
         print(line)
+  if summary:
+    print(f"TensorFlow {summary[0]['tensorflow']}, torch {summary[0]['torch']}")
+  if args.json:
+    with open(args.json, "w", encoding="utf-8") as f:
+      json.dump({"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+                 "cpus": os.cpu_count(), "onednn": args.onednn, "repeats": args.repeats,
+                 "results": summary}, f, indent=1)
   print("\n| threads | px | reference step s | ours step s | speed-up (>= 2) | step / parts "
         "(<= 1.05) | first step ref / ours s | blur speed-up (>= 40) | parameters equal |")
   print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")

@@ -1,58 +1,93 @@
-"""Benchmark of one `fit` step of every training mode, and of Two-Gen-BAT's parts.
+"""Benchmark of one `fit` step of every training mode, of Two-Gen-BAT's parts, and the peak
+memory of a Two-Gen-BAT step, for one or more backbones.
 
-For one backbone and batch, the median time of `model.train_function` (what `fit` runs
-per batch, with the model's own jit_compile setting) for each mode, as a ratio to the
-plain step. For Two-Gen-BAT also its parts run alone, each as its own `tf.function`
-with the same jit setting: the `g_steps` generator updates, and the detector update
-(generators' forward + blur + one detector step). `step / (sum of parts)` near 1 means
-the step does no work beyond the game itself (no recomputation, no logging passes).
+For each backbone (`--backbones`, `name:image_size` each), one fresh process times the
+median of `model.train_function` (what `fit` runs per batch, with the model's own
+jit_compile setting) for each mode (`--modes`), interleaved, as a ratio to the plain step;
+the first call of each mode (trace + compile + run) is printed too. For Two-Gen-BAT also
+its parts run alone, each its own `tf.function` with the same jit setting: the `g_steps`
+generator updates (each generator on its own half), and the detector update on the rows
+they made. `step / (sum of parts)` near 1 means the step does no work beyond the game
+(no recomputation, no logging passes).
 
-  python benchmarks/train_step.py [--backbone small_cnn --image_size 64 --batch 8
-      --generator_width 16 --n_blocks 1 --g_steps 3 --repeats 10]
+Peak memory (`--memory=1`): another fresh process per backbone builds Two-Gen-BAT alone,
+runs two steps (the first traces and compiles), resets the kernel's peak-RSS mark
+(`/proc/self/clear_refs`, Linux) and runs one more: the peak resident memory of that warm
+step (VmHWM), beside the resident memory before it (weights, optimizer slots, the
+runtime) and `ru_maxrss`, the process's whole-life peak (includes tracing and XLA
+compilation); and TensorFlow's own allocator peak over that step
+(`tf.config.experimental.get_memory_info` after `reset_memory_stats`; on the CPU it has
+statistics only with the BFC allocator, which this process turns on with
+TF_CPU_ALLOCATOR_USE_BFC=true; on a GPU it is the device's peak). `tracemalloc` does
+not see TensorFlow's allocations.
+
+Generators: `--generator_width` / `--n_blocks` if given, else width 16 with 1 block for
+small_cnn (a quick figure) and the paper's width 64 with 3 blocks for a real backbone.
+
+  python benchmarks/train_step.py                      # small_cnn at 64 px, a minute
+  python benchmarks/train_step.py --repeats=3 \\
+      --backbones=small_cnn:64,efficientnetb0:224,xception:299   # CPU: about an hour
+  python benchmarks/train_step.py --backbones=efficientnetb0:224 --modes=plain,two_gen_bat
 """
 
 import argparse
+import json
 import os
 import platform
+import re
+import resource
+import subprocess
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import numpy as np  # pylint: disable=g-import-not-at-top
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from dfadv_tf.models.backbones import build_detector  # pylint: disable=g-import-not-at-top
-from dfadv_tf.training import DetectorModel  # pylint: disable=g-import-not-at-top
-from dfadv_tf.training import GeneratorBATModel  # pylint: disable=g-import-not-at-top
-from dfadv_tf.training import GradientATModel  # pylint: disable=g-import-not-at-top
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULT = "RESULT "
+# --modes key: the printed name.
+MODES = {"plain": "plain", "fgsm": "Grad-AAT (FGSM)", "pgd": "Grad-AAT (PGD, 3 steps)",
+         "grad_bat": "Grad-BAT (1 step)", "grad_sat": "Grad-SAT (5 steps)",
+         "gen_bat": "Gen-BAT", "two_gen_bat": "Two-Gen-BAT", "combined": "Combined AT"}
 
 
-def _modes(args):
+def _generator_shape(args, backbone):
+  small = backbone == "small_cnn"
+  width = args.generator_width or (16 if small else 64)
+  blocks = args.n_blocks if args.n_blocks >= 0 else (1 if small else 3)
+  return width, blocks
+
+
+def _make(name, detector, args, backbone):
+  from dfadv_tf.training import DetectorModel  # pylint: disable=g-import-not-at-top
+  from dfadv_tf.training import GeneratorBATModel  # pylint: disable=g-import-not-at-top
+  from dfadv_tf.training import GradientATModel  # pylint: disable=g-import-not-at-top
+  width, blocks = _generator_shape(args, backbone)
   gen = dict(g_steps=args.g_steps, kernel_size=args.kernel_size,
-             generator_kwargs=dict(width=args.generator_width, n_blocks=args.n_blocks))
-  return {
-      "plain": lambda d: DetectorModel(d),
-      "Grad-AAT (FGSM)": lambda d: GradientATModel(d, "fgsm", {"eps": 1 / 255}),
-      "Grad-AAT (PGD, 3 steps)": lambda d: GradientATModel(
-          d, "pgd", {"eps": 4 / 255, "step_size": 1 / 255, "steps": 3}),
-      "Grad-BAT (1 step)": lambda d: GradientATModel(
-          d, "blur", {"steps": 1, "kernel_size": args.kernel_size}),
-      "Grad-SAT (5 steps)": lambda d: GradientATModel(d, "spatial", {"steps": 5}),
-      "Gen-BAT": lambda d: GeneratorBATModel(d, generators=1, **gen),
-      "Two-Gen-BAT": lambda d: GeneratorBATModel(d, generators=2, **gen),
-      "Combined AT": lambda d: GeneratorBATModel(d, generators=2, combined_fgsm_eps=1 / 255,
-                                                 **gen),
+             generator_kwargs=dict(width=width, n_blocks=blocks))
+  k = args.kernel_size
+  makers = {
+      "plain": lambda: DetectorModel(detector),
+      "fgsm": lambda: GradientATModel(detector, "fgsm", {"eps": 1 / 255}),
+      "pgd": lambda: GradientATModel(
+          detector, "pgd", {"eps": 4 / 255, "step_size": 1 / 255, "steps": 3}),
+      "grad_bat": lambda: GradientATModel(detector, "bat", {"steps": 1, "kernel_size": k}),
+      "grad_sat": lambda: GradientATModel(detector, "sat", {"steps": 5}),
+      "gen_bat": lambda: GeneratorBATModel(detector, generators=1, **gen),
+      "two_gen_bat": lambda: GeneratorBATModel(detector, generators=2, **gen),
+      "combined": lambda: GeneratorBATModel(detector, generators=2,
+                                            combined_fgsm_eps=1 / 255, **gen),
   }
+  model = makers[name]()
+  model.compile()
+  model.make_train_function()
+  return model
 
 
-def _interleaved_medians(runs, repeats):
-  """{name: median seconds} of the callables `runs`, run in interleaved rounds after two
-  warm-up calls each, so that a change of machine load hits all of them alike."""
+def _interleaved_medians(runs, repeats, warmup):
+  """{name: median seconds} of the callables `runs`, run in interleaved rounds after
+  `warmup` calls each, so that a change of machine load hits all of them alike."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
   for run in runs.values():
-    run()
-    run()
+    for _ in range(warmup):
+      run()
   times = {name: [] for name in runs}
   for _ in range(repeats):
     for name, run in runs.items():
@@ -62,82 +97,208 @@ def _interleaved_medians(runs, repeats):
   return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def _sync(outputs):
-  """Waits for the step: fetches one scalar of its outputs."""
-  return float(np.asarray(tf.nest.flatten(outputs)[0]))
-
-
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--backbone", default="small_cnn")
-  parser.add_argument("--image_size", type=int, default=64)
-  parser.add_argument("--batch", type=int, default=8)
-  parser.add_argument("--generator_width", type=int, default=16)
-  parser.add_argument("--n_blocks", type=int, default=1)
-  parser.add_argument("--g_steps", type=int, default=3)
-  parser.add_argument("--kernel_size", type=int, default=9)
-  parser.add_argument("--repeats", type=int, default=10)
-  parser.add_argument("--modes", default="", help="comma-separated subset of the modes")
-  args = parser.parse_args()
-
+def _setup(args, spec):
+  """(tf, backbone, size, dataset, images, labels, device) in this process."""
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import keras  # pylint: disable=g-import-not-at-top
+  sys.path.insert(0, ROOT)
+  backbone, size = spec.rsplit(":", 1)
+  size = int(size)
+  keras.utils.set_random_seed(0)
   rng = np.random.default_rng(0)
-  images = rng.uniform(-1, 1, (args.batch, args.image_size, args.image_size, 3))
-  labels = np.arange(args.batch) % 2
-  dataset = tf.data.Dataset.from_tensors(
-      (images.astype(np.float32), labels.astype(np.int32))).repeat().prefetch(2)
+  images = rng.uniform(-1, 1, (args.batch, size, size, 3)).astype(np.float32)
+  labels = (np.arange(args.batch) % 2).astype(np.int32)  # real, fake, ... ("halves")
+  dataset = tf.data.Dataset.from_tensors((images, labels)).repeat().prefetch(2)
   gpus = tf.config.list_physical_devices("GPU")
   device = (tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
             if gpus else f"CPU ({platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} cores)")
-  print(f"device: {device}; TF {tf.__version__}; backbone {args.backbone} at "
-        f"{args.image_size}px, batch {args.batch}; generators width "
-        f"{args.generator_width}, {args.n_blocks} blocks; g_steps {args.g_steps}, "
-        f"k {args.kernel_size}; median of {args.repeats}")
+  return tf, backbone, size, dataset, images, labels, device
 
-  modes = _modes(args)
-  if args.modes:
-    modes = {name: modes[name] for name in args.modes.split(",")}
-  runs, models = {}, {}
-  for name, make in modes.items():
-    model = make(build_detector(args.backbone, args.image_size))
-    model.compile()
-    model.make_train_function()
+
+def _sync(outputs):
+  """Waits for the step: fetches one scalar of its outputs."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return float(np.asarray(tf.nest.flatten(outputs)[0]).ravel()[0])
+
+
+def time_backbone(args, spec):
+  """Every mode's step (and Two-Gen-BAT's parts) for one backbone, in this process."""
+  tf, backbone, size, dataset, images, labels, device = _setup(args, spec)
+  from dfadv_tf.models.backbones import build_detector  # pylint: disable=g-import-not-at-top
+  width, blocks = _generator_shape(args, backbone)
+  print(f"\ndevice: {device}; TF {tf.__version__}; backbone {backbone} at {size}px, batch "
+        f"{args.batch}; generators width {width}, {blocks} blocks; g_steps {args.g_steps}, "
+        f"k {args.kernel_size}; median of {args.repeats} after {args.warmup} warm-up "
+        "call(s)", flush=True)
+  runs, models, first = {}, {}, {}
+  for key in args.modes:
+    name = MODES[key]
+    model = _make(key, build_detector(backbone, size), args, backbone)
     iterator = iter(dataset)
     models[name] = model
     runs[name] = (lambda f, it: lambda: _sync(f(it)))(model.train_function, iterator)
-  timings = _interleaved_medians(runs, args.repeats)
-  two_gen = models.get("Two-Gen-BAT")
+    start = time.perf_counter()
+    runs[name]()
+    first[name] = time.perf_counter() - start
+  timings = _interleaved_medians(runs, args.repeats, max(args.warmup - 1, 0))
   plain = timings.get("plain")
-  print(f"{'mode':28s} {'step ms':>9s} {'/ plain':>8s}")
+  print(f"{'mode':28s} {'step ms':>10s} {'/ plain':>8s} {'first call s':>13s}")
   for name, seconds in timings.items():
-    ratio = f"{seconds / plain:8.2f}" if plain else ""
-    print(f"{name:28s} {1e3 * seconds:9.1f} {ratio}")
+    ratio = f"{seconds / plain:8.2f}" if plain else f"{'':8s}"
+    print(f"{name:28s} {1e3 * seconds:10.1f} {ratio} {first[name]:13.1f}")
+  result = {"backbone": backbone, "image_size": size, "device": device,
+            "step_s": timings, "first_call_s": first}
 
+  two_gen = models.get("Two-Gen-BAT")
   if two_gen is not None:
-    x, y = tf.constant(images, tf.float32), tf.constant(labels, tf.int32)
+    x, y = tf.constant(images), tf.constant(labels)
     jit = two_gen.jit_compile
 
     @tf.function(jit_compile=jit)
     def generator_updates(x, y):
-      for _ in range(two_gen.g_steps):
-        two_gen.generator_step(x, y)
-      return two_gen.optimizer.iterations
+      return two_gen.merge(two_gen._play(two_gen.split(x, y)))  # pylint: disable=protected-access
+
+    rows = generator_updates(x, y)
 
     @tf.function(jit_compile=jit)
-    def detector_update(x, y):
-      two_gen.detector_update(x, y, two_gen.detector_rows(x, y))
+    def detector_update(x, y, rows):
+      two_gen.detector_update(x, y, rows)
       return two_gen.optimizer.iterations
 
     iterator = iter(dataset)
-    runs = {"step": lambda: _sync(two_gen.train_function(iterator)),
-            f"{two_gen.g_steps} generator updates": lambda: _sync(generator_updates(x, y)),
-            "detector update": lambda: _sync(detector_update(x, y))}
-    medians = _interleaved_medians(runs, args.repeats)
+    parts = {"step": lambda: _sync(two_gen.train_function(iterator)),
+             f"{two_gen.g_steps} generator updates": lambda: _sync(generator_updates(x, y)),
+             "detector update": lambda: _sync(detector_update(x, y, rows))}
+    medians = _interleaved_medians(parts, args.repeats, args.warmup)
     for name, seconds in medians.items():
-      print(f"  Two-Gen-BAT {name:24s} {1e3 * seconds:9.1f} ms")
-    parts = sum(seconds for name, seconds in medians.items() if name != "step")
-    print(f"  Two-Gen-BAT step / sum of parts: {medians['step'] / parts:.3f} "
-          "(target <= 1.05)")
+      print(f"  Two-Gen-BAT {name:24s} {1e3 * seconds:10.1f} ms")
+    total = sum(seconds for name, seconds in medians.items() if name != "step")
+    ratio = medians["step"] / total
+    print(f"  Two-Gen-BAT step / sum of parts: {ratio:.3f} (target <= 1.05)", flush=True)
+    result.update(two_gen_parts_s=medians, step_over_parts=ratio)
+  print(RESULT + json.dumps(result), flush=True)
+
+
+def _status_kib():
+  with open("/proc/self/status", encoding="utf-8") as f:
+    status = f.read()
+  return {key: int(re.search(key + r":\s+(\d+)", status).group(1))
+          for key in ("VmRSS", "VmHWM")}
+
+
+def memory_backbone(args, spec):
+  """Peak memory of a warm Two-Gen-BAT step for one backbone, in this fresh process."""
+  tf, backbone, size, dataset, _, _, device = _setup(args, spec)
+  from dfadv_tf.models.backbones import build_detector  # pylint: disable=g-import-not-at-top
+  model = _make("two_gen_bat", build_detector(backbone, size), args, backbone)
+  iterator = iter(dataset)
+  for _ in range(2):
+    _sync(model.train_function(iterator))
+  gpu = bool(tf.config.list_physical_devices("GPU"))
+  allocator = "GPU:0" if gpu else "CPU:0"
+  try:
+    tf.config.experimental.reset_memory_stats(allocator)
+  except ValueError:  # no allocator statistics (CPU without the BFC allocator)
+    allocator = None
+  before = _status_kib()["VmRSS"]
+  resettable = True
+  try:
+    with open("/proc/self/clear_refs", "w", encoding="utf-8") as f:
+      f.write("5")  # resets VmHWM to the current RSS
+  except OSError:
+    resettable = False
+  _sync(model.train_function(iterator))
+  status = _status_kib()
+  result = {"backbone": backbone, "image_size": size, "device": device,
+            "rss_before_step_mib": before / 1024,
+            "step_peak_rss_mib": status["VmHWM"] / 1024 if resettable else None,
+            "process_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+  if allocator:
+    info = tf.config.experimental.get_memory_info(allocator)
+    result.update(allocator=allocator, allocator_step_peak_mib=info["peak"] / 2**20,
+                  allocator_before_step_mib=info["current"] / 2**20)
+  step_peak = (f"{result['step_peak_rss_mib']:.0f} MiB (+"
+               f"{result['step_peak_rss_mib'] - result['rss_before_step_mib']:.0f})"
+               if resettable else "n/a (no /proc/self/clear_refs)")
+  print(f"  Two-Gen-BAT memory ({backbone} {size}px, batch {args.batch}): host RSS before a "
+        f"warm step {result['rss_before_step_mib']:.0f} MiB, peak during it {step_peak}; "
+        f"process peak (ru_maxrss, incl. tracing + compilation) "
+        f"{result['process_peak_rss_mib']:.0f} MiB"
+        + (f"; TF allocator ({allocator}) peak during the step "
+           f"{result['allocator_step_peak_mib']:.0f} MiB" if allocator else ""), flush=True)
+  print(RESULT + json.dumps(result), flush=True)
+
+
+def _child(args, flag, spec):
+  command = [sys.executable, os.path.abspath(__file__), f"{flag}={spec}",
+             f"--modes={','.join(args.modes)}", f"--batch={args.batch}",
+             f"--generator_width={args.generator_width}", f"--n_blocks={args.n_blocks}",
+             f"--g_steps={args.g_steps}", f"--kernel_size={args.kernel_size}",
+             f"--repeats={args.repeats}", f"--warmup={args.warmup}"]
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+      [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+  if flag == "--memory_one":  # allocator statistics on the CPU (timings run without)
+    env["TF_CPU_ALLOCATOR_USE_BFC"] = "true"
+  process = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env, check=False)
+  result = None
+  for line in process.stdout.splitlines():
+    if line.startswith(RESULT):
+      result = json.loads(line[len(RESULT):])
+    else:
+      print(line, flush=True)
+  if process.returncode != 0:
+    raise SystemExit(f"train_step: {flag}={spec} exited {process.returncode}")
+  return result
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--backbones", default="small_cnn:64",
+                      help="comma-separated name:image_size, e.g. "
+                           "small_cnn:64,efficientnetb0:224,xception:299")
+  parser.add_argument("--modes", default="", help="comma-separated subset of: "
+                      + ", ".join(f"{k} ({v})" for k, v in MODES.items()) + "; default all")
+  parser.add_argument("--batch", type=int, default=8)
+  parser.add_argument("--generator_width", type=int, default=0,
+                      help="0: 16 for small_cnn, 64 (the paper's) otherwise")
+  parser.add_argument("--n_blocks", type=int, default=-1,
+                      help="-1: 1 for small_cnn, 3 (the paper's) otherwise")
+  parser.add_argument("--g_steps", type=int, default=3)
+  parser.add_argument("--kernel_size", type=int, default=9)
+  parser.add_argument("--repeats", type=int, default=10)
+  parser.add_argument("--warmup", type=int, default=2,
+                      help="calls before timing (the first traces and compiles)")
+  parser.add_argument("--memory", type=int, default=1, choices=(0, 1),
+                      help="1: the peak memory of a Two-Gen-BAT step, in its own process")
+  parser.add_argument("--json", default="", help="also write the results to this file")
+  parser.add_argument("--time_one", default="", help=argparse.SUPPRESS)
+  parser.add_argument("--memory_one", default="", help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  args.modes = [m.strip() for m in args.modes.split(",") if m.strip()] or list(MODES)
+  unknown = [m for m in args.modes if m not in MODES]
+  if unknown:
+    parser.error(f"unknown --modes {unknown}; choose from {', '.join(MODES)}")
+  if args.time_one:
+    return time_backbone(args, args.time_one)
+  if args.memory_one:
+    return memory_backbone(args, args.memory_one)
+  results = []
+  for spec in [s.strip() for s in args.backbones.split(",") if s.strip()]:
+    if not re.fullmatch(r"[\w-]+:\d+", spec):
+      parser.error(f"--backbones entry {spec!r} is not name:image_size")
+    entry = {"timing": _child(args, "--time_one", spec)}
+    if args.memory:
+      entry["memory"] = _child(args, "--memory_one", spec)
+    results.append(entry)
+  if args.json:
+    with open(args.json, "w", encoding="utf-8") as f:
+      json.dump({"batch": args.batch, "repeats": args.repeats, "results": results}, f,
+                indent=1)
+  return None
 
 
 if __name__ == "__main__":

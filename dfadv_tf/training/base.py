@@ -264,10 +264,18 @@ class TrainingModel(keras.Model):
     """The 1-based number of the current training step (the detector's updates + 1)."""
     return self.optimizer.iterations + 1
 
+  def graph_checks(self):
+    """Whether steps carry their in-graph assertions (finite batch, finite loss): not
+    under XLA (`jit_compile`), which ignores assertions and cannot compile the string ops
+    of their messages (AsString); there the epoch-end check of `dfadv_tf.experiment`
+    remains."""
+    return not self.jit_compile
+
   def train_step(self, data):
     images, labels = unpack(data)
-    with tf.control_dependencies([assert_finite(images, "the batch",
-                                                self.training_step_number())]):
+    checks = ([assert_finite(images, "the batch", self.training_step_number())]
+              if self.graph_checks() else [])
+    with tf.control_dependencies(checks):
       images = tf.identity(images)
     extra = extra_inputs(data, self.detector)
     adversarial = self.frame_adversary_step(images, labels)
@@ -313,11 +321,12 @@ class TrainingModel(keras.Model):
       if self.detector.losses:
         loss += tf.add_n(self.detector.losses) / num_replicas()
       scaled = self.optimizer.scale_loss(loss)
-    finite = tf.debugging.Assert(tf.math.is_finite(loss), [tf.strings.join([
+    finite = [tf.debugging.Assert(tf.math.is_finite(loss), [tf.strings.join([
         "training diverged: the detector loss is ", tf.strings.as_string(loss),
         " at training step ", tf.strings.as_string(self.training_step_number()),
         "; the weights were not updated (lower the learning rate, check the inputs)"])])
-    with tf.control_dependencies([finite]):
+              ] if self.graph_checks() else []
+    with tf.control_dependencies(finite):
       gradients = [None if g is None else tf.identity(g)
                    for g in tape.gradient(scaled, variables)]
     self.optimizer.apply(gradients, variables)
@@ -334,7 +343,8 @@ class TrainingModel(keras.Model):
 
   def test_step(self, data):
     images, labels = unpack(data)
-    with tf.control_dependencies([assert_finite(images, "an evaluation batch")]):
+    checks = [assert_finite(images, "an evaluation batch")] if self.graph_checks() else []
+    with tf.control_dependencies(checks):
       images = tf.identity(images)
     logits = tf.cast(self.detector(images, training=False), tf.float32)
     batch = global_sum(tf.cast(tf.shape(labels)[0], tf.float32))

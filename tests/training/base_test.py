@@ -145,6 +145,19 @@ class NonFiniteTest(tf.test.TestCase):
       model.evaluate(images, labels, verbose=0)
 
 
+  def test_xla_steps_compile_without_the_assertions(self):
+    # XLA cannot compile the assertions' messages (AsString) and ignores assertions: under
+    # jit_compile the steps leave them out (the epoch-end check remains).
+    images, labels = tiny_arrays(4)
+    model = DetectorModel(tiny_detector())
+    model.compile(jit_compile=True)
+    self.assertFalse(model.graph_checks())
+    history = model.fit(images, labels, batch_size=4, epochs=1, verbose=0).history
+    self.assertTrue(np.isfinite(history["loss"][0]))
+    self.assertTrue(np.isfinite(model.evaluate(images, labels, verbose=0,
+                                               return_dict=True)["loss"]))
+
+
 class PrivateKerasHooksTest(tf.test.TestCase):
   """The private Keras / TF hooks TrainingModel relies on (Keras 3.15): these fail loudly
   when an upgrade renames or changes them."""
