@@ -233,15 +233,8 @@ def _first_call_seconds(run):
 
 def _interleaved(runs, repeats):
   """{name: median seconds} of `runs` in interleaved rounds (after one warm-up call)."""
-  for run in runs.values():
-    run()
-  times = {name: [] for name in runs}
-  for _ in range(repeats):
-    for name, run in runs.items():
-      start = time.perf_counter()
-      run()
-      times[name].append(time.perf_counter() - start)
-  return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+  from dfadv_tf import timing  # pylint: disable=g-import-not-at-top
+  return timing.interleaved_medians(runs, repeats, warmup=1)
 
 
 def child(args):

@@ -82,19 +82,9 @@ def _make(name, detector, args, backbone):
 
 
 def _interleaved_medians(runs, repeats, warmup):
-  """{name: median seconds} of the callables `runs`, run in interleaved rounds after
-  `warmup` calls each, so that a change of machine load hits all of them alike."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  for run in runs.values():
-    for _ in range(warmup):
-      run()
-  times = {name: [] for name in runs}
-  for _ in range(repeats):
-    for name, run in runs.items():
-      start = time.perf_counter()
-      run()
-      times[name].append(time.perf_counter() - start)
-  return {name: float(np.median(t)) for name, t in times.items()}
+  """{name: median seconds} of the callables `runs`, interleaved (`timing`)."""
+  from dfadv_tf import timing  # pylint: disable=g-import-not-at-top
+  return timing.interleaved_medians(runs, repeats, warmup)
 
 
 def _setup(args, spec):
