@@ -2,8 +2,6 @@
 check itself is for a machine with a GPU: minutes there)."""
 
 import os
-import subprocess
-import sys
 import unittest
 
 import tensorflow as tf
@@ -17,10 +15,7 @@ class GpuCheckSkipTest(tf.test.TestCase):
 
   @unittest.skipIf(tf.config.list_physical_devices("GPU"), "a GPU is visible: it would run")
   def test_skips_without_gpu(self):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=utils.ROOT,
-               CUDA_VISIBLE_DEVICES="")
-    result = subprocess.run([sys.executable, SCRIPT], cwd=utils.ROOT, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = utils.run_python([SCRIPT], check=False, timeout=120, CUDA_VISIBLE_DEVICES="")
     self.assertEqual(result.returncode, 0, result.stderr[-2000:])
     self.assertIn("gpu_check: skipped: TensorFlow sees no GPU", result.stdout)
     self.assertNotIn("| policy |", result.stdout)

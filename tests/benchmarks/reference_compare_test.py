@@ -3,8 +3,6 @@ checkout of the reference code or without torch (the timing itself needs the che
 which is never vendored, and takes minutes: it is not run here)."""
 
 import os
-import subprocess
-import sys
 import tempfile
 
 import tensorflow as tf
@@ -16,9 +14,7 @@ MODULES = ("kernels.py", "efficientnet.py", "cyclegan.py", os.path.join("radam",
 
 
 def compare(args, pythonpath=utils.ROOT):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=pythonpath)
-  return subprocess.run([sys.executable, SCRIPT, *args], cwd=utils.ROOT, env=env,
-                        capture_output=True, text=True, timeout=120, check=False)
+  return utils.run_python([SCRIPT, *args], check=False, timeout=120, pythonpath=pythonpath)
 
 
 class ReferenceCompareSkipTest(tf.test.TestCase):

@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 
 import pytest
@@ -15,13 +13,7 @@ SCRIPT = os.path.join(utils.ROOT, "benchmarks", "reproduce.py")
 
 
 def reproduce(args, check=True):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=utils.ROOT)
-  result = subprocess.run([sys.executable, SCRIPT, *args], cwd=utils.ROOT, env=env,
-                          capture_output=True, text=True, timeout=900, check=False)
-  if check and result.returncode != 0:
-    raise AssertionError(f"reproduce.py exited {result.returncode}:\n{result.stdout[-3000:]}"
-                         f"\n{result.stderr[-3000:]}")
-  return result
+  return utils.run_python([SCRIPT, *args], check=check, timeout=900)
 
 
 class ReproduceTest(tf.test.TestCase):

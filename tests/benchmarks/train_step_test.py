@@ -3,8 +3,6 @@ usage error naming the choices, before any model is built (the timings themselve
 minutes and are not run here)."""
 
 import os
-import subprocess
-import sys
 
 import tensorflow as tf
 
@@ -14,9 +12,7 @@ SCRIPT = os.path.join(utils.ROOT, "benchmarks", "train_step.py")
 
 
 def train_step(args):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=utils.ROOT)
-  return subprocess.run([sys.executable, SCRIPT, *args], cwd=utils.ROOT, env=env,
-                        capture_output=True, text=True, timeout=60, check=False)
+  return utils.run_python([SCRIPT, *args], check=False, timeout=60)
 
 
 class TrainStepOptionsTest(tf.test.TestCase):

@@ -38,15 +38,21 @@ def save_tiny_detector(path, image_size=IMAGE_SIZE):
   return detector
 
 
-def run_binary(module, args, cwd=ROOT, check=True):
-  """Runs `python -m <module> <args>`; returns the CompletedProcess (text output)."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
-  result = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+def run_python(argv, cwd=ROOT, check=True, timeout=600, pythonpath=ROOT, **env):
+  """Runs `python <argv>` with PYTHONPATH=`pythonpath` (+ `env`); returns the
+  CompletedProcess (text output); `check`: AssertionError with its output unless it exits 0."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=pythonpath, **env)
+  result = subprocess.run([sys.executable, *argv], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
   if check and result.returncode != 0:
-    raise AssertionError(f"{module} {' '.join(args)} exited {result.returncode}:\n"
+    raise AssertionError(f"{' '.join(argv)} exited {result.returncode}:\n"
                          f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
   return result
+
+
+def run_binary(module, args, cwd=ROOT, check=True):
+  """Runs `python -m <module> <args>`; returns the CompletedProcess (text output)."""
+  return run_python(["-m", module, *args], cwd=cwd, check=check)
 
 
 class ExperimentTestCase(tf.test.TestCase):
