@@ -10,7 +10,7 @@ import tensorflow as tf
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "reference.md")
 CITED = ("dfadv_tf/**/*.py", "tools/**/*.py", "benchmarks/**/*.py", "tests/**/*.py",
-         "flags/**/*.flags", "README.md")
+         "flags/**/*.flags", "README.md", "docs/*.md")
 # The doc's path, a comma, then one or more quoted headings joined by commas or "and" (a
 # comment's `#` may start a continuation line).
 CITATION = re.compile(r'docs/reference\.md,\s*(?:#\s*)?("[^"]+"(?:\s*(?:,|and)\s*(?:#\s*)?'

@@ -26,7 +26,9 @@ DATA = {
     "dfadv_tf/data/datasets.py": 'glob(["dfadv_tf/data/ffpp_splits/*"])',
     "tests/build_test.py": '["BUILD"] + glob(["**/*.py"])',
     "tests/examples/quickstart_test.py": '["examples/quickstart.ipynb"]',
-    "tests/reference_doc_test.py": ('["docs/reference.md", "README.md"] + glob(["**/*.py", '
+    "tests/docs_test.py": ('["README.md", "CHANGELOG.md", "Makefile", "setup.py", ".ci/run"] + '
+                           'glob(["docs/**", "**/*.py", "flags/**", "examples/**"])'),
+    "tests/reference_doc_test.py": ('["README.md"] + glob(["docs/*.md", "**/*.py", '
                                     '"flags/**/*.flags"])'),
 }
 TESTING = "tests_testing"

@@ -15,7 +15,7 @@ from the zero flow, each normalised per image,
 
 and each image keeps its best iterate (the highest J_b).
 
-Why these choices (measured on a trained 64 px detector, README "Attacks"): with
+Why these choices (measured on a trained 64 px detector, docs/fidelity.md): with
 Xiao's sum and tau = 0.05, the smoothness cost of any flow that moves the cross-entropy
 outweighs the gain, so the zero flow is the best of J (the attack is a no-op); the mean
 per pixel gives the cost the scale of one image's cross-entropy at any resolution. A

@@ -13,7 +13,7 @@ logs/ (TensorBoard), tables/*.md|csv and results.json. One run at a time owns th
 other flags there are refused unless --restart.
 
 --batch_size is the global batch under every --strategy; for --strategy=multi_worker run
-the same command on every worker with its TF_CONFIG (README, "Scaling out").
+the same command on every worker with its TF_CONFIG (docs/scaling.md).
 """
 
 from absl import flags

@@ -6,7 +6,7 @@ such a list into face crops in TFRecord shards (`records.ShardedWriter`), in par
 over videos, resumable (complete shards are skipped), with a progress bar and a
 `Summary`. `LAYOUTS` maps each layout name to its function; the layouts (as the
 datasets ship them, checked against their READMEs and DeepfakeBench's preprocessing;
-the README's "Supported datasets" table says which details could not be confirmed):
+docs/data.md, "Supported datasets", says which details could not be confirmed):
 
 - ffpp: `original_sequences/youtube/<q>/videos/071.mp4`,
   `manipulated_sequences/<Method>/<q>/videos/071_054.mp4`, q in raw / c23 / c40, and

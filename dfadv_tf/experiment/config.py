@@ -54,8 +54,8 @@ class _Fields:
                                  "loss of the stehouwer_xception detector).")
   base_augment: str = _field("none", "Augmentation of every training image before "
                              "--augment: reference (the reference code's pipeline, "
-                             "ReferenceAugment) or none (the paper's rows: README "
-                             "\"Fidelity\").", AUGMENTATIONS)
+                             "ReferenceAugment) or none (the paper's rows: "
+                             "docs/fidelity.md).", AUGMENTATIONS)
   augment: str = _field("none", "Traditional augmentation of the training images (App. E "
                         "values).", AUGMENTATIONS)
   data_root: str = _field("data", "Folder holding the datasets' TFRecords "

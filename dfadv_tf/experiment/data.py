@@ -75,7 +75,7 @@ def check_masks(selection, split="train"):
         f"map_supervision needs the manipulation masks of the fake {split} records, but "
         f"dataset {selection.dataset!r} at {selection.root} has none in {len(missing)} of "
         f"its {len(fakes)} fake shards (e.g. {missing[0]}); preprocess FF++ with its "
-        "masks (dfadv-preprocess, README 'Data') or drop --map_supervision.")
+        "masks (dfadv-preprocess, docs/data.md) or drop --map_supervision.")
 
 
 @functools.lru_cache(maxsize=None)

@@ -62,7 +62,7 @@ class PreprocessToolTest(tf.test.TestCase):
 
 @pytest.mark.slow
 class OwnDataTest(tf.test.TestCase):
-  """The README's "Your own data" commands: a labelled folder -> records -> train ->
+  """The commands of docs/data.md, "Your own data": a labelled folder -> records -> train ->
   evaluate -> detect, with no FF++ name anywhere."""
 
   def test_folder_to_records_to_train_evaluate_and_detect(self):
