@@ -34,8 +34,8 @@ demo: $(STAMP)
 
 # Every mode of the paper's tables (baseline, Grad-AAT, Grad-SAT, Grad-BAT, Gen-BAT,
 # Two-Gen-BAT, Combined AT) on the built-in benchmark over 3 seeds: Tables I / II as mean
-# +- std and each mode's paired difference to the baseline (README "Reproduction over
-# seeds"). Resumable: run it again after an interruption. Outputs under runs/reproduce/.
+# +- std and each mode's paired difference to the baseline (docs/results.md,
+# "Reproduction over seeds"). Resumable: run it again after an interruption. Outputs under runs/reproduce/.
 reproduce: $(STAMP)
 	$(PY) benchmarks/reproduce.py $(REPRODUCE_ARGS)
 
