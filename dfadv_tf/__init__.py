@@ -1,6 +1,6 @@
 """dfadv_tf: deepfake forensics via an adversarial game, in Keras 3 / TensorFlow.
 
-Implements "Deepfake Forensics via An Adversarial Game" (Wang, Wang, Guo, Li and Yan):
+Implements "Deepfake Forensics via An Adversarial Game" (Zhi Wang, Yiwen Guo and Wangmeng Zuo):
 a deepfake detector trained against adversaries that blur its training faces pixel by
 pixel (gradient BAT, one or two generators), perturb them (FGSM / PGD) or warp them
 (spatial flow).
