@@ -2,6 +2,11 @@
 
 Fields with choices (mode, backbone, augment, the adversaries' string parameters) become
 enum flags, so a typo is refused when the flags are parsed; tuples become list flags.
+
+A binary that reads an experiment without training it (dfadv-evaluate, dfadv-robustness)
+names its own groups (`DATA`, `ADVERSARY`): its --help lists those; the other fields are
+still defined, so the flag file a model was trained with can be passed as it is, and
+--helpfull lists them under `OTHER_MODULE`.
 """
 
 import dataclasses
@@ -9,29 +14,43 @@ import os
 
 from absl import flags
 
+from dfadv_tf import attacks
 from dfadv_tf.experiment.config import ExperimentConfig
 
+# The fields that choose an experiment's data, test grids and output folder.
+DATA = ("data_root", "dataset", "train_methods", "train_qualities", "test_methods",
+        "test_qualities", "extra_test_datasets", "auc_only_datasets", "image_size",
+        "batch_size", "tsn_segments", "map_supervision", "seed", "output_dir")
+# The adversaries' parameters (`--fgsm_eps`, `--bat_steps`, `--kernel_size`, ...).
+ADVERSARY = tuple(param.flag for param in attacks.registry.all_params())
+# Where --helpfull lists the fields a binary accepts but does not use.
+OTHER_MODULE = "training flags (accepted, e.g. from a training flag file; not used here)"
 
-def define_config_flags(flag_values=flags.FLAGS, fields=None):
+
+def define_config_flags(flag_values=flags.FLAGS, fields=None, own=None):
   """Defines one absl flag per `ExperimentConfig` field (or those in `fields`) in
-  `flag_values`."""
+  `flag_values`. `own`: the fields this binary uses (default: all); the others are
+  defined under `OTHER_MODULE`, so that its --help leaves them out."""
   for field in dataclasses.fields(ExperimentConfig):
     if fields is not None and field.name not in fields:
       continue
     default, name = field.default, field.name
     text, choices = field.metadata["help"], field.metadata.get("choices")
+    kwargs = {"flag_values": flag_values}
+    if own is not None and name not in own:
+      kwargs["module_name"] = OTHER_MODULE
     if choices is not None:
-      flags.DEFINE_enum(name, default, list(choices), text, flag_values=flag_values)
+      flags.DEFINE_enum(name, default, list(choices), text, **kwargs)
     elif isinstance(default, bool):
-      flags.DEFINE_bool(name, default, text, flag_values=flag_values)
+      flags.DEFINE_bool(name, default, text, **kwargs)
     elif isinstance(default, int):
-      flags.DEFINE_integer(name, default, text, flag_values=flag_values)
+      flags.DEFINE_integer(name, default, text, **kwargs)
     elif isinstance(default, float):
-      flags.DEFINE_float(name, default, text, flag_values=flag_values)
+      flags.DEFINE_float(name, default, text, **kwargs)
     elif isinstance(default, tuple):
-      flags.DEFINE_list(name, list(default), text, flag_values=flag_values)
+      flags.DEFINE_list(name, list(default), text, **kwargs)
     else:
-      flags.DEFINE_string(name, default, text, flag_values=flag_values)
+      flags.DEFINE_string(name, default, text, **kwargs)
 
 
 def config_from_flags(overrides=None, flag_values=flags.FLAGS):
