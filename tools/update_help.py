@@ -30,7 +30,8 @@ FLAGS = flags.FLAGS
 
 def _is_ours(name):
   module = FLAGS.find_module_defining_flag(name) or ""
-  return module.startswith("dfadv_tf") or module == config_flags.OTHER_MODULE
+  return module.startswith("dfadv_tf") or module in (config_flags.OTHER_MODULE,
+                                                   config_flags.DEPRECATED_MODULE)
 
 
 def help_texts():
