@@ -33,24 +33,27 @@ def labelled_grid(rows, row_labels, column_labels, scale=None):
   """`image_grid` of `rows` as a (1, H', W', 3) uint8 image with `row_labels` written in
   a left margin and `column_labels` in a top one; images smaller than 96 px are
   enlarged (nearest neighbour) by `scale` (default: the smallest factor to >= 96 px)
-  so that the labels stay readable beside them."""
+  so that the labels stay readable beside them. The text grows with the grid's width
+  (TensorBoard shrinks a wide image to its card)."""
   grid = np.asarray(image_grid(rows)[0]) * 255.0
   height = int(rows[0].shape[1])
   scale = scale or max(1, -(-96 // height))
   grid = np.repeat(np.repeat(np.round(grid).astype(np.uint8), scale, 0), scale, 1)
   height, width = height * scale, int(rows[0].shape[2]) * scale
-  font, thick = 0.45, 1
-  text_w = max(cv2.getTextSize(label, _FONT, font, thick)[0][0] for label in row_labels)
-  left, top = text_w + 12, 22
+  font = max(0.45, grid.shape[1] / 1000.0)  # text ~1/45 of the grid's width
+  thick = max(1, round(2 * font))
+  text_w, text_h = (max(cv2.getTextSize(label, _FONT, font, thick)[0][i]
+                        for label in row_labels) for i in (0, 1))
+  left, top = text_w + round(12 * font / 0.45), round(22 * font / 0.45)
   out = np.full((grid.shape[0] + top, grid.shape[1] + left, 3), 255, np.uint8)
   out[top:, left:] = grid
   for i, label in enumerate(row_labels):
-    cv2.putText(out, label, (6, top + i * height + height // 2 + 5), _FONT, font, (0, 0, 0),
-                thick, cv2.LINE_AA)
+    cv2.putText(out, label, (round(6 * font / 0.45), top + i * height + (height + text_h) // 2),
+                _FONT, font, (0, 0, 0), thick, cv2.LINE_AA)
   for j, label in enumerate(column_labels):
     size = cv2.getTextSize(label, _FONT, font, thick)[0][0]
-    cv2.putText(out, label, (left + j * width + (width - size) // 2, top - 7), _FONT, font,
-                (0, 0, 0), thick, cv2.LINE_AA)
+    cv2.putText(out, label, (left + j * width + (width - size) // 2, (top + text_h) // 2),
+                _FONT, font, (0, 0, 0), thick, cv2.LINE_AA)
   return out[None]
 
 
