@@ -61,19 +61,21 @@ def one_line(error):
   return " ".join(lines) or type(error).__name__
 
 
-def _declare_key_flags(main):
+def _declare_key_flags(main, script=None):
   """Makes the binary's flags the key flags of module `main` (so `--help` lists them):
-  those defined under `dfadv_tf.cli` (not the `flags.OTHER_MODULE` ones)."""
+  those defined under `dfadv_tf.cli` (not the `flags.OTHER_MODULE` ones) or in `script`
+  (default `main`: absl's name of a module run as a script is its path)."""
   for module, module_flags in FLAGS.flags_by_module_dict().items():
-    if module.startswith("dfadv_tf.cli") or module == main:
+    if module.startswith("dfadv_tf.cli") or module == (script or main):
       for flag in module_flags:
         FLAGS.register_key_flag_for_module(main, flag)
 
 
-def help_text(doc, program, full=False):
+def help_text(doc, program, full=False, script=None):
   """What --help (the binary's flags) or, `full`, --helpfull (every flag) prints: as
-  absl's `app.usage`, with `program` as the main module."""
-  _declare_key_flags(program)
+  absl's `app.usage`, with `program` as the main module (`script`: the path of the
+  binary run as a script, `python -m dfadv_tf.cli.<name>`)."""
+  _declare_key_flags(program, script)
   argv0, sys.argv[0] = sys.argv[0], program  # absl's get_help lists sys.argv[0] first
   try:
     flag_str = FLAGS.get_help() if full else FLAGS.module_help(program)
@@ -88,7 +90,7 @@ def run(main):
   doc = sys.modules[main.__module__].__doc__
   request = launch.help_request(sys.argv[1:])
   if request is not None:
-    sys.stdout.write(help_text(doc, program, full=request == "full"))
+    sys.stdout.write(help_text(doc, program, full=request == "full", script=sys.argv[0]))
     sys.exit(0)
 
   def guarded(argv):

@@ -82,6 +82,12 @@ class LaunchTest(tf.test.TestCase):
     result = utils.run_python([os.path.join("tools", "update_help.py"), "--check"],
                               check=False)
     self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    # The binary run directly (TensorFlow imported) renders the same help, exit 0.
+    direct = utils.run_binary("dfadv_tf.cli.export", ["--help"], check=False)
+    self.assertEqual(direct.returncode, 0, direct.stderr[-2000:])
+    with open(launch.help_path("export"), encoding="utf-8") as f:
+      self.assertEqual(direct.stdout.replace("\nexport.py:\n", "\ndfadv-export:\n"),
+                       f.read())
 
 
 if __name__ == "__main__":
