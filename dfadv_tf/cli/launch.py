@@ -9,31 +9,26 @@ written ahead: `python tools/update_help.py` renders it from the real flag defin
 
 Any other call runs the binary (`dfadv_tf.cli.<name>.run`) with TensorFlow's and CUDA's
 start-up log quiet, unless --tf_log is given: TF_CPP_MIN_LOG_LEVEL=3 (unless set) for
-the log once TensorFlow runs, and the INFO / WARNING lines that its libraries write
-while they load (before that variable is read: oneDNN, CUDA drivers) are dropped from
-what the import writes to stderr; everything else it writes is passed on.
+the log once TensorFlow runs, and the binary imported by `dfadv_tf.startup`, which drops
+the lines that TensorFlow's libraries write while they load (before that variable is
+read: oneDNN, CUDA drivers); everything else is passed on.
 """
 
-import importlib
 import os
-import re
 import sys
-import tempfile
+
+from dfadv_tf import startup
 
 BINARIES = ("make_demo_data", "preprocess", "train", "evaluate", "attack", "detect",
             "export", "robustness")
 HELP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "help")
 # 3: no INFO, WARNING or ERROR lines (the start-up's are noise: "failed call to cuInit"
 # on a machine without a GPU); TensorFlow's errors still raise Python exceptions.
-TF_LOG_ENV, TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL", "3"
+TF_LOG_ENV, TF_LOG_LEVEL = startup.TF_LOG_ENV, "3"
 
 # absl's help flags (--helpxml is left to absl).
 _SHORT_HELP = ("--help", "-help", "-?", "-h", "--helpshort", "-helpshort")
 _FULL_HELP = ("--helpfull", "-helpfull")
-# The C++ log lines libraries write while they load: INFO and WARNING ones, and absl's
-# note that precedes them.
-_START_UP_LOG = re.compile(r"^([IW]\d{4} [\d:.]+ +\d+ \S+:\d+\] |WARNING: All log "
-                           r"messages before absl::InitializeLog\(\) is called)")
 
 
 def program(name):
@@ -71,31 +66,9 @@ def launch(name):
     with open(help_path(name, request == "full"), encoding="utf-8") as f:
       sys.stdout.write(f.read())
     sys.exit(0)
-  module = f"dfadv_tf.cli.{name}"
-  if _wants_tf_log(args):
-    importlib.import_module(module).run()
-  else:
+  if not _wants_tf_log(args):
     os.environ.setdefault(TF_LOG_ENV, TF_LOG_LEVEL)
-    quiet_import(module).run()
-
-
-def quiet_import(module):
-  """Imports `module` with the start-up log lines that libraries write to file
-  descriptor 2 while they load (C++, below Python's sys.stderr) dropped; the rest of
-  what the import writes there is passed on."""
-  sys.stderr.flush()
-  saved = os.dup(2)
-  with tempfile.TemporaryFile() as captured:
-    os.dup2(captured.fileno(), 2)
-    try:
-      return importlib.import_module(module)
-    finally:
-      sys.stderr.flush()
-      os.dup2(saved, 2)
-      os.close(saved)
-      captured.seek(0)
-      lines = captured.read().decode("utf-8", "replace").splitlines(keepends=True)
-      sys.stderr.write("".join(line for line in lines if not _START_UP_LOG.match(line)))
+  startup.import_module(f"dfadv_tf.cli.{name}").run()
 
 
 # The console scripts (setup.py) and tools/<name>.py.

@@ -50,6 +50,7 @@ import numpy as np
 from dfadv_tf.data import codecs
 from dfadv_tf.data import faces
 from dfadv_tf.data import records
+from dfadv_tf import startup
 from dfadv_tf.progress import Progress
 
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter")
@@ -858,8 +859,10 @@ def preprocess(videos, root, dataset, faces_options=FaceOptions(), workers=1,
   work = functools.partial(_extract, dataset=dataset, options=faces_options,
                            image_format=image_format)
   bar = Progress(len(jobs), unit="video") if progress and jobs else None
-  pool = (multiprocessing.get_context("spawn").Pool(workers) if workers > 1 and jobs
-          else None)
+  pool = None
+  if workers > 1 and jobs:  # each worker imports this module (TensorFlow) quietly
+    pool = multiprocessing.get_context("spawn").Pool(
+        workers, initializer=startup.import_module, initargs=(__name__,))
   try:
     results = (pool.imap(work, [video for _, video, _ in jobs]) if pool
                else map(work, [video for _, video, _ in jobs]))

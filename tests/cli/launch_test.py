@@ -70,11 +70,14 @@ class LaunchTest(tf.test.TestCase):
               "os.write(2, b'W0000 00:00:1796510752.67 1 port.cc:153] onednn\\n')\n"
               "os.write(2, b'E0000 00:00:1796510752.67 1 x.cc:1] a real error\\n')\n"
               "os.write(2, b'a line of the module\\n')\n")
-    result = utils.run_python(
-        ["-c", "from dfadv_tf.cli import launch; launch.quiet_import('noisy_module')"],
-        pythonpath=os.pathsep.join([utils.ROOT, folder]))
+    command = ["-c", "from dfadv_tf import startup; startup.import_module('noisy_module')"]
+    path = os.pathsep.join([utils.ROOT, folder])
+    result = utils.run_python(command, pythonpath=path)  # TF_CPP_MIN_LOG_LEVEL=2
     self.assertEqual(result.stderr.splitlines(), [
         "E0000 00:00:1796510752.67 1 x.cc:1] a real error", "a line of the module"])
+    loud = utils.run_python(["-c", "import os; os.environ['TF_CPP_MIN_LOG_LEVEL'] = '0'\n"
+                             + command[1]], pythonpath=path)
+    self.assertLen(loud.stderr.splitlines(), 5)  # --tf_log: everything
 
   @pytest.mark.slow
   @pytest.mark.ci
