@@ -12,12 +12,12 @@ def _version():
     return re.search(r'__version__ = "([^"]+)"', f.read()).group(1)
 
 
-# Binaries as `console_scripts`: dfadv_tf/cli/<name>.py -> dfadv-<name> (tools/<name>.py
-# are entry points onto the same code for Bazel and `python -m tools.<name>`; the
-# `tools` folder is not installed).
+# Binaries as `console_scripts`: dfadv_tf/cli/<name>.py -> dfadv-<name>, started by
+# dfadv_tf/cli/launch.py (tools/<name>.py are entry points onto the same code for Bazel
+# and `python -m tools.<name>`; the `tools` folder is not installed).
 _BINARIES = ["make_demo_data", "preprocess", "train", "evaluate", "attack", "detect",
              "export", "robustness"]
-_SCRIPTS = [f"dfadv-{name.replace('_', '-')}=dfadv_tf.cli.{name}:run" for name in _BINARIES]
+_SCRIPTS = [f"dfadv-{name.replace('_', '-')}=dfadv_tf.cli.launch:{name}" for name in _BINARIES]
 
 setup(
     name="dfadv_tf",
@@ -29,7 +29,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11,<3.13",
     packages=find_packages(include=["dfadv_tf", "dfadv_tf.*"]),
-    package_data={"dfadv_tf.data": ["ffpp_splits/*.json", "ffpp_splits/README.md"]},
+    package_data={"dfadv_tf.data": ["ffpp_splits/*.json", "ffpp_splits/README.md"],
+                  "dfadv_tf.cli": ["help/*.txt"]},  # --help without TensorFlow (launch.py)
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",

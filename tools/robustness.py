@@ -1,7 +1,8 @@
-"""Entry point of `dfadv-robustness` (the code is in dfadv_tf/cli/robustness.py): Bazel and
-`python -m tools.robustness` run this file; the installed console script calls the same run()."""
+"""Entry point of `dfadv-robustness` (the code is in dfadv_tf/cli/robustness.py, started by
+dfadv_tf/cli/launch.py): Bazel and `python -m tools.robustness` run this file; the installed
+console script calls the same function."""
 
-from dfadv_tf.cli.robustness import run
+from dfadv_tf.cli import launch
 
 if __name__ == "__main__":
-  run()
+  launch.robustness()

@@ -23,6 +23,7 @@ package(default_visibility = ["//visibility:public"])
 '''
 # Files a target reads at run time, by the target's source.
 DATA = {
+    "dfadv_tf/cli/launch.py": 'glob(["dfadv_tf/cli/help/*.txt"])',
     "dfadv_tf/data/datasets.py": 'glob(["dfadv_tf/data/ffpp_splits/*"])',
     "tests/build_test.py": '["BUILD"] + glob(["**/*.py"])',
     "tests/examples/quickstart_test.py": '["examples/quickstart.ipynb"]',
@@ -108,6 +109,16 @@ def _rule(kind, name, srcs, deps=(), data=None, main=None, testonly=False):
   return "\n".join(lines) + "\n)\n"
 
 
+def _stem(path):
+  return os.path.splitext(os.path.basename(path))[0]
+
+
+def _binary_code(path):
+  """tools/<name>.py starts dfadv_tf/cli/<name>.py by name (cli/launch.py): its dep."""
+  code = os.path.join("dfadv_tf", "cli", os.path.basename(path))
+  return [f":{library_name(code)}"] if os.path.exists(os.path.join(ROOT, code)) else []
+
+
 def build_text():
   """The BUILD file for the current tree."""
   sections = [HEADER]
@@ -119,8 +130,8 @@ def build_text():
     rules = [_rule("py_library", library_name(p), [p], _deps(p), DATA.get(p)) for p in paths]
     sections.append(f"# ---- {package} " + "-" * max(3, 80 - len(package) - 8) + "\n\n"
                     + "\n".join(rules))
-  binaries = [_rule("py_binary", os.path.splitext(os.path.basename(p))[0], [p], _deps(p),
-                    main=p) for p in _files("tools/*.py") if not p.endswith("__init__.py")]
+  binaries = [_rule("py_binary", _stem(p), [p], _deps(p, _binary_code(p)), main=p)
+              for p in _files("tools/*.py") if not p.endswith("__init__.py")]
   sections.append("# ---- tools (entry points) " + "-" * 54 + "\n\n" + "\n".join(
       [_rule("py_library", "tools", ["tools/__init__.py"])] + binaries))
   benchmarks = [_rule("py_binary", "benchmark_" + os.path.splitext(os.path.basename(p))[0],

@@ -104,7 +104,8 @@ def fgsm_adversary(model, images, labels, *, eps, seed=None, training=False,
 @registry.register("pgd", mode="grad_pgd", paper_name="Grad-AAT (PGD)", params=(
     registry.Param("eps", 1.0 / 255, "PGD L-inf radius in the [-1, 1] image space "
                    "(2/255 = one grey level)"),
-    registry.Param("step_size", 0.5 / 255, "PGD step in the [-1, 1] image space"),
+    registry.Param("step_size", 0.5 / 255, "PGD step in the [-1, 1] image space (2/255 = "
+                   "one grey level)"),
     registry.Param("steps", 3, "PGD iterations (App. C: 3)"),
     registry.Param("random_start", False, "PGD: start at a uniform point of the eps ball"),
 ))

@@ -24,12 +24,9 @@ import keras
 import tensorflow as tf
 
 from dfadv_tf import checks
-from dfadv_tf.ops.blur import pixel_gaussian_blur
+from dfadv_tf.ops import degrade
 
 AUGMENTATIONS = ("none", "noise", "blur", "jpeg", "combined", "reference")
-
-# A variance of 0 is the identity blur: 1 / max(var, this) keeps inv_var finite.
-_MIN_BLUR_VARIANCE = 1e-6
 
 
 def _check_range(name, value, low, high):
@@ -110,31 +107,22 @@ class _Augmentation(keras.layers.Layer):
 
 
 def _add_noise(gen, images, p, variance, mean):
-  """Adds N(mean, var) noise (0-255 units) per pixel; var ~ U[variance] per image."""
+  """Adds N(mean, var) noise (0-255 units) per pixel; var ~ U[variance] per image
+  (`ops.degrade.add_noise`)."""
   batch = tf.shape(images)[0]
   apply = _bernoulli(gen, batch, p)
   std = tf.sqrt(_uniform(gen, (batch,), *variance))
-  noise = mean + std[:, None, None, None] * keras.random.normal(
-      tf.shape(images), seed=gen)
-  noisy = tf.clip_by_value(images + noise * (2.0 / 255.0), -1.0, 1.0)
+  noisy = degrade.add_noise(images, std, keras.random.normal(tf.shape(images), seed=gen),
+                            mean)
   return _select(apply, noisy, images)
 
 
 def _jpeg(gen, images, p, quality_range):
-  """JPEG round trip at quality ~ U{quality_range} per image (tf.image codecs)."""
+  """JPEG round trip at quality ~ U{quality_range} per image (`ops.degrade.jpeg`)."""
   batch = tf.shape(images)[0]
   apply = _bernoulli(gen, batch, p)
   quality = _randint(gen, batch, *(int(q) for q in quality_range))
-  unit = _to_unit(images)
-
-  def one(args):
-    image, q, flag = args
-    out = tf.cond(flag, lambda: tf.image.adjust_jpeg_quality(image, q), lambda: image)
-    return tf.ensure_shape(tf.cast(out, tf.float32), image.shape)
-
-  out = tf.map_fn(one, (unit, tf.cast(quality, tf.int32), apply),
-                  fn_output_signature=tf.TensorSpec(unit.shape[1:], tf.float32))
-  return _select(apply, _from_unit(out), images)
+  return degrade.jpeg(images, quality, apply)
 
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
@@ -164,9 +152,9 @@ class GaussianNoise(_Augmentation):
 class GaussianBlur(_Augmentation):
   """Gaussian blur (App. E): with probability p, a k x k Gaussian with sigma^2 ~ U[lo, hi].
 
-  `variance` is sigma^2 in pixels^2 (0 is the identity); the blur is
-  `dfadv_tf.ops.blur.pixel_gaussian_blur` with a constant inv_var = 1/sigma^2 map per image
-  (normalised weights, reflect padding). H and W must be > kernel_size // 2.
+  `variance` is sigma^2 in pixels^2 (0 is the identity; App. E states variances); the
+  blur is `dfadv_tf.ops.degrade.gaussian_blur` at sigma = sqrt(variance) per image, in a
+  k x k window (normalised weights, reflect padding). H and W must be > kernel_size // 2.
   """
 
   def __init__(self, p=1.0, variance=(0.0, 30.0), kernel_size=9, seed=None, **kwargs):
@@ -179,9 +167,7 @@ class GaussianBlur(_Augmentation):
     batch = tf.shape(images)[0]
     apply = _bernoulli(self.seed_generator, batch, self.p)
     variance = _uniform(self.seed_generator, (batch,), *self.variance)
-    inv_var = 1.0 / tf.maximum(variance, _MIN_BLUR_VARIANCE)
-    inv_var = inv_var[:, None, None, None] * tf.ones_like(images[..., :1])
-    blurred = pixel_gaussian_blur(images, inv_var, self.kernel_size)
+    blurred = degrade.gaussian_blur(images, tf.sqrt(variance), self.kernel_size)
     return _select(apply, blurred, images)
 
   def get_config(self):

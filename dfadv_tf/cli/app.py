@@ -5,7 +5,9 @@ lists the flags of the main module in `--help`; a console script's main module i
 generated wrapper, so the binary's flags (every flag defined under `dfadv_tf.cli`) are
 declared key flags of it first. An exception a user can cause (bad flags, files, data)
 is printed as `<program>: error: <message>` on one line and the program exits with 1;
-`--traceback` re-raises it with its Python traceback.
+`--traceback` re-raises it with its Python traceback. `--help` / `--helpfull` print
+`help_text` and exit 0 (absl's exit 1); `launch` prints a stored copy of it without
+starting TensorFlow.
 """
 
 import json
@@ -18,8 +20,14 @@ from absl import flags
 
 import tensorflow as tf
 
+from dfadv_tf.cli import launch
+
 flags.DEFINE_bool("traceback", False, "On an error, show the Python traceback instead of "
                   "the one-line message (for bug reports).")
+flags.DEFINE_bool("tf_log", False, "Show TensorFlow's and CUDA's start-up log lines "
+                  f"(hidden by default: {launch.TF_LOG_ENV}={launch.TF_LOG_LEVEL} unless "
+                  "that variable is set). Read from the command line, before TensorFlow "
+                  "starts; not from a flag file.")
 FLAGS = flags.FLAGS
 
 # What a user's input can raise; anything else is a bug and keeps its traceback.
@@ -53,18 +61,37 @@ def one_line(error):
   return " ".join(lines) or type(error).__name__
 
 
-def _declare_key_flags():
-  """Makes the binary's flags the main module's key flags (so `--help` lists them)."""
-  main = sys.argv[0]
+def _declare_key_flags(main, script=None):
+  """Makes the binary's flags the key flags of module `main` (so `--help` lists them):
+  those defined under `dfadv_tf.cli` (not the `flags.OTHER_MODULE` ones) or in `script`
+  (default `main`: absl's name of a module run as a script is its path)."""
   for module, module_flags in FLAGS.flags_by_module_dict().items():
-    if module.startswith("dfadv_tf.cli") or module == main:
+    if module.startswith("dfadv_tf.cli") or module == (script or main):
       for flag in module_flags:
         FLAGS.register_key_flag_for_module(main, flag)
+
+
+def help_text(doc, program, full=False, script=None):
+  """What --help (the binary's flags) or, `full`, --helpfull (every flag) prints: as
+  absl's `app.usage`, with `program` as the main module (`script`: the path of the
+  binary run as a script, `python -m dfadv_tf.cli.<name>`)."""
+  _declare_key_flags(program, script)
+  argv0, sys.argv[0] = sys.argv[0], program  # absl's get_help lists sys.argv[0] first
+  try:
+    flag_str = FLAGS.get_help() if full else FLAGS.module_help(program)
+  finally:
+    sys.argv[0] = argv0
+  return doc + "\nflags:\n" + flag_str + "\n"
 
 
 def run(main):
   """`absl.app.run(main)` with the binary's flags in --help and one-line user errors."""
   program = os.path.basename(sys.argv[0])
+  doc = sys.modules[main.__module__].__doc__
+  request = launch.help_request(sys.argv[1:])
+  if request is not None:
+    sys.stdout.write(help_text(doc, program, full=request == "full", script=sys.argv[0]))
+    sys.exit(0)
 
   def guarded(argv):
     if len(argv) > 1:
@@ -77,7 +104,7 @@ def run(main):
       print(f"{program}: error: {one_line(error)}", file=sys.stderr)
       sys.exit(1)
 
-  _declare_key_flags()
-  # absl's --help starts with the main module's doc: the binary's, not its entry point's.
-  sys.modules["__main__"].__doc__ = sys.modules[main.__module__].__doc__
+  _declare_key_flags(sys.argv[0])
+  # absl's --helpxml starts with the main module's doc: the binary's, not its entry's.
+  sys.modules["__main__"].__doc__ = doc
   app.run(guarded)

@@ -29,7 +29,7 @@ from dfadv_tf.cli import flags as config_flags
 from dfadv_tf.evaluation import grid as grid_lib
 from dfadv_tf.experiment import preflight
 
-config_flags.define_config_flags()
+config_flags.define_config_flags(own=config_flags.DATA)
 flags.DEFINE_list("detectors", None, "NAME=PATH pairs of saved .keras detectors (a bare "
                   "PATH is named after its folder).", required=True)
 flags.DEFINE_bool("unsafe_load", False, "Allow .keras files with Lambda layers (runs "

@@ -16,7 +16,7 @@ FLAGS = flags.FLAGS
 _DEFAULT = synthetic.DemoConfig()
 flags.DEFINE_string("data_root", synthetic.DEFAULT_ROOT, "Root folder of the datasets' "
                     "TFRecords (<data_root>/<dataset>/index.json).")
-flags.DEFINE_string("dataset", synthetic.DEFAULT_DATASET, "Dataset name under --root.")
+flags.DEFINE_string("dataset", synthetic.DEFAULT_DATASET, "Dataset name under --data_root.")
 flags.DEFINE_integer("identities", _DEFAULT.identities, "Identities (real videos).", lower_bound=1)
 flags.DEFINE_integer("frames", _DEFAULT.frames, "Frames per video.", lower_bound=1)
 flags.DEFINE_integer("image_size", _DEFAULT.image_size, "Side of the stored images in "

@@ -28,7 +28,7 @@ from dfadv_tf.evaluation import robustness
 from dfadv_tf.experiment import data as data_lib
 from dfadv_tf.experiment import run as run_lib
 
-config_flags.define_config_flags()
+config_flags.define_config_flags(own=config_flags.DATA + config_flags.ADVERSARY)
 flags.DEFINE_list("detectors", None, "NAME=PATH pairs of saved .keras detectors (a bare "
                   "PATH is named after its folder).", required=True)
 flags.DEFINE_list("corruptions", list(corruptions_lib.CORRUPTIONS),

@@ -3,10 +3,11 @@
 Each `<layout>_videos(root, ...)` lists the videos (or folders of frames, or images) of
 a download as `Video`s with their method, quality, split and label; `preprocess` turns
 such a list into face crops in TFRecord shards (`records.ShardedWriter`), in parallel
-over videos, resumable (complete shards are skipped), with a progress bar and a
-`Summary`. `LAYOUTS` maps each layout name to its function; the layouts (as the
-datasets ship them, checked against their READMEs and DeepfakeBench's preprocessing;
-docs/data.md, "Supported datasets", says which details could not be confirmed):
+over videos, resumable (complete shards are skipped), with a progress line
+(`dfadv_tf.progress`: one per 5% in a log file) and a `Summary`. `LAYOUTS` maps each
+layout name to its function; the layouts (as the datasets ship them, checked against
+their READMEs and DeepfakeBench's preprocessing; docs/data.md, "Supported datasets",
+says which details could not be confirmed):
 
 - ffpp: `original_sequences/youtube/<q>/videos/071.mp4`,
   `manipulated_sequences/<Method>/<q>/videos/071_054.mp4`, q in raw / c23 / c40, and
@@ -49,6 +50,8 @@ import numpy as np
 from dfadv_tf.data import codecs
 from dfadv_tf.data import faces
 from dfadv_tf.data import records
+from dfadv_tf import startup
+from dfadv_tf.progress import Progress
 
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter")
 FFPP_QUALITIES = ("raw", "c23", "c40")
@@ -855,12 +858,11 @@ def preprocess(videos, root, dataset, faces_options=FaceOptions(), workers=1,
       jobs += [(key, video, len(group)) for video in group]
   work = functools.partial(_extract, dataset=dataset, options=faces_options,
                            image_format=image_format)
-  bar = None
-  if progress and jobs:
-    from keras.utils import Progbar  # pylint: disable=g-import-not-at-top
-    bar = Progbar(len(jobs), unit_name="video")
-  pool = (multiprocessing.get_context("spawn").Pool(workers) if workers > 1 and jobs
-          else None)
+  bar = Progress(len(jobs), unit="video") if progress and jobs else None
+  pool = None
+  if workers > 1 and jobs:  # each worker imports this module (TensorFlow) quietly
+    pool = multiprocessing.get_context("spawn").Pool(
+        workers, initializer=startup.import_module, initargs=(__name__,))
   try:
     results = (pool.imap(work, [video for _, video, _ in jobs]) if pool
                else map(work, [video for _, video, _ in jobs]))
@@ -882,6 +884,8 @@ def preprocess(videos, root, dataset, faces_options=FaceOptions(), workers=1,
       if bar:
         bar.add(1)
   finally:
+    if bar:
+      bar.close()
     if pool:
       pool.close()
       pool.join()

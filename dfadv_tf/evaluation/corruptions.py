@@ -21,13 +21,15 @@ for the white-box entries, which attack `model` itself through the adversary reg
 | fgsm | eps (grey levels of 255) | white-box FGSM (Eq. 1) on the scored detector |
 | bat | eps (`--bat_param` units) | white-box gradient blur attack (Eq. 6), the `--bat_*` settings |
 
+jpeg, blur and noise are the degradations of `dfadv_tf.ops.degrade`, which the
+augmentations use too.
+
 Adding one is one decorated function here (`h264` below is the pattern for a codec
 that runs outside TensorFlow: a `tf.numpy_function` over 8-bit images);
 `dfadv-robustness --corruptions=<name>` and the report then have it.
 """
 
 import dataclasses
-import math
 import types
 import typing
 
@@ -36,6 +38,7 @@ import tensorflow as tf
 
 from dfadv_tf import attacks
 from dfadv_tf.data import codecs
+from dfadv_tf.ops import degrade
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,26 +86,17 @@ def jpeg(images, quality, **_):
   quality = int(quality)
   if not 0 <= quality <= 100:
     raise ValueError(f"jpeg quality must be in [0, 100], got {quality}.")
-  unit = tf.map_fn(lambda image: tf.image.adjust_jpeg_quality(image, quality),
-                   _to_unit(images))
-  return tf.ensure_shape(unit * 2.0 - 1.0, images.shape)
+  return degrade.jpeg(images, quality)
 
 
 @register("blur", "sigma (px)", (0.5, 1.0, 1.5, 2.0, 3.0))
 def blur(images, sigma, **_):
   """Gaussian blur of standard deviation `sigma` px (> 0): window 2 ceil(3 sigma) + 1,
   weights normalised to sum 1, reflect padding (the image sides must exceed half the
-  window) - `ops.blur.pixel_gaussian_blur` with a constant map, which is separable, so
-  it runs as two depthwise convolutions."""
+  window): `ops.degrade.gaussian_blur`."""
   if sigma <= 0:
     raise ValueError(f"blur sigma must be > 0 px, got {sigma}.")
-  radius = math.ceil(3 * sigma)
-  taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-  taps = np.tile((taps / taps.sum()).astype(np.float32)[:, None, None, None], (1, 1, 3, 1))
-  padded = tf.pad(images, [[0, 0], [radius, radius], [radius, radius], [0, 0]], "REFLECT")
-  rows = tf.nn.depthwise_conv2d(padded, taps, [1, 1, 1, 1], "VALID")
-  return tf.nn.depthwise_conv2d(rows, np.transpose(taps, (1, 0, 2, 3)), [1, 1, 1, 1],
-                                "VALID")
+  return degrade.gaussian_blur(images, sigma, degrade.blur_window(sigma))
 
 
 @register("noise", "std (grey levels of 255)", (2.0, 4.0, 8.0, 16.0, 32.0))
@@ -111,8 +105,8 @@ def noise(images, std, *, seed, **_):
   pattern is a function of `seed` alone, so the severities differ only in its scale."""
   if std < 0:
     raise ValueError(f"noise std must be >= 0, got {std}.")
-  pattern = tf.random.stateless_normal(tf.shape(images), seed=seed)
-  return tf.clip_by_value(images + pattern * (2.0 * std / 255.0), -1.0, 1.0)
+  return degrade.add_noise(images, std, tf.random.stateless_normal(tf.shape(images),
+                                                                  seed=seed))
 
 
 @register("resize", "scale", (0.75, 0.5, 0.35, 0.25))

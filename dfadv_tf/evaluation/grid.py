@@ -218,6 +218,36 @@ def to_markdown(header, rows, digits=2):
   return "\n".join(lines) + "\n"
 
 
+def text_summary(markdown):
+  """`markdown` for TensorBoard's Text tab: each Markdown table becomes a fenced block
+  of aligned columns, one row per line (the tab draws tables in narrow columns that
+  wrap inside numbers); the other lines are kept."""
+  out, table = [], []
+
+  def flush():
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table
+            if set(line) - set("|-: ")]  # not the |---| line
+    table.clear()
+    if not rows:
+      return
+    widths = [max(len(row[i]) for row in rows if i < len(row))
+              for i in range(max(map(len, rows)))]
+    lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                       for i, (cell, width) in enumerate(zip(row, widths))).rstrip()
+             for row in rows]
+    out.extend(["```", lines[0], "  ".join("-" * width for width in widths), *lines[1:],
+                "```"])
+
+  for line in markdown.splitlines():
+    if line.lstrip().startswith("|"):
+      table.append(line)
+    else:
+      flush()
+      out.append(line)
+  flush()
+  return "\n".join(out) + "\n"
+
+
 def to_csv(header, rows, digits=4):
   """CSV of the table; a metric that is not reported is an empty cell."""
   out = io.StringIO()
@@ -241,7 +271,7 @@ def write_table(results, path_prefix, title, columns=("auc", "acc"), logdir=None
   if logdir is not None:
     writer = tf.summary.create_file_writer(logdir)
     with writer.as_default():
-      tf.summary.text(title, markdown, step=0)
+      tf.summary.text(title, text_summary(markdown), step=0)
     writer.flush()
     writer.close()
   return markdown

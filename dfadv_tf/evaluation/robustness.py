@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from dfadv_tf.evaluation import metrics as metrics_lib
 from dfadv_tf.evaluation.grid import fake_probability
+from dfadv_tf.evaluation.grid import text_summary
 from dfadv_tf.files import atomic_write, atomic_write_text
 
 CLEAN = "clean"
@@ -226,7 +227,7 @@ def write_report(rows, output_dir, logdir=None, threshold=0.5):
           tag = "/".join(_tag(p) for p in ("robustness", set_name, corruption, name))
           tf.summary.scalar(tag + "/auc", row["auc"], step=level)
           tf.summary.scalar(tag + "/acc", row["acc"], step=level)
-      tf.summary.text("robustness_tables", markdown, step=0)
+      tf.summary.text("robustness_tables", text_summary(markdown), step=0)
       tf.summary.image("robustness_plot", tf.io.decode_png(png, channels=3)[None], step=0)
     writer.flush()
     writer.close()

@@ -103,13 +103,13 @@ class _Fields:
   g_steps: int = _field(3, "Generator updates per detector update (generator modes).")
   generator_width: int = _field(64, "Channels of the generator's first layer (CycleGAN: 64).")
   generator_blocks: int = _field(3, "ResNet blocks of the generator (reference: 3).")
-  generator_min_inv_var: float = _field(1.0, "Lower clamp of the generators' inverse "
-                                        "variance 1/sigma^2, in 1/px^2 (reference: 1, so "
-                                        "sigma <= 1 px; App. D's kernel sizes need a lower "
-                                        "floor, e.g. 0.01: sigma <= 10 px).")
-  generator_max_inv_var: float = _field(1e12, "Upper clamp of the generators' inverse "
-                                        "variance, in 1/px^2 (reference: 1e12, the "
-                                        "identity).")
+  generator_max_sigma: float = _field(1.0, "Largest blur sigma of the generators, in "
+                                      "pixels (reference: 1; App. D's kernel sizes need "
+                                      "more, e.g. 10; inf: no bound). Replaces "
+                                      "--generator_min_inv_var (= 1/sigma^2).")
+  generator_min_sigma: float = _field(1e-6, "Smallest blur sigma of the generators, in "
+                                      "pixels (reference: 1e-6, the identity). Replaces "
+                                      "--generator_max_inv_var (= 1/sigma^2).")
   kernel_size: int = _field(9, "Blur window k (odd) of every blur adversary: the "
                             "generators and gradient BAT (paper: 9).")
   mixed_precision: str = _field("float32", "Keras dtype policy: float32, mixed_float16 "
@@ -147,10 +147,10 @@ class _Fields:
                  "train_frames_per_video"):
       checks.integer(getattr(self, name), name, minimum=0)
     checks.odd_integer(self.kernel_size, "kernel_size")
-    checks.nonnegative(self.generator_min_inv_var, "generator_min_inv_var")
-    if not self.generator_max_inv_var > self.generator_min_inv_var:
-      raise ValueError(f"generator_max_inv_var must be > generator_min_inv_var, got "
-                       f"{self.generator_max_inv_var!r} and {self.generator_min_inv_var!r}.")
+    if not 0 < self.generator_min_sigma < self.generator_max_sigma:
+      raise ValueError(f"generator_min_sigma and generator_max_sigma must satisfy 0 < "
+                       f"min < max (px), got {self.generator_min_sigma!r} and "
+                       f"{self.generator_max_sigma!r}.")
     for name in ("weight_decay", "learning_rate", "generator_learning_rate"):
       checks.nonnegative(getattr(self, name), name)
     checks.number(self.dropout, "dropout", minimum=0.0, below=1.0)

@@ -55,8 +55,8 @@ def build_training_model(config, steps):
         combined_fgsm_eps=config.fgsm_eps if config.mode == "combined" else None,
         generator_kwargs={"width": config.generator_width,
                           "n_blocks": config.generator_blocks,
-                          "min_inv_var": config.generator_min_inv_var,
-                          "max_inv_var": config.generator_max_inv_var})
+                          "min_inv_var": 1.0 / config.generator_max_sigma ** 2,
+                          "max_inv_var": 1.0 / config.generator_min_sigma ** 2})
     compile_kwargs["generator_optimizer"] = RAdam(
         schedule(config, config.generator_learning_rate, steps, config.g_steps),
         weight_decay=config.weight_decay,

@@ -260,6 +260,12 @@ class TrainingModel(keras.Model):
     del labels
     return tf.convert_to_tensor(images), None
 
+  @property
+  def has_adversary(self):
+    """Whether the mode trains against an adversary: its class has its own
+    `adversarial_examples` (TensorBoard shows adversarial images only then)."""
+    return type(self).adversarial_examples is not TrainingModel.adversarial_examples
+
   def training_step_number(self):
     """The 1-based number of the current training step (the detector's updates + 1)."""
     return self.optimizer.iterations + 1

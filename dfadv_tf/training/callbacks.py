@@ -1,19 +1,26 @@
 """TensorBoard for the adversarial game: the trackers as scalars (keras.callbacks.TensorBoard)
 plus, every N epochs, the adversary's work on a fixed batch (paper Fig. 1-2).
 
-Images tab, under `<log_dir>/adversarial`: a grid with one column per image and rows
-clean / adversarial / |adversarial - clean| (x4) / sigma map (sigma = inv_var^-1/2 px, shown
-as sigma / sigma_max with sigma_max = `sigma_display_max`); histograms of
-log10(inv_var) of the generator outputs (or the gradient attack's map).
+Images tab, under `<log_dir>/adversarial`, card `adversarial_examples`: one column per
+image (headed real / fake) and one labelled row each for the clean images, the
+adversarial ones, |adversarial - clean| x4 and, for blur adversaries, the sigma map
+(the blur's standard deviation in pixels, white = `sigma_display_max`); histograms of
+the sigma maps, `sigma_px/real` and `sigma_px/fake`. A model without an adversary (the
+baseline) writes no images.
 """
 
 import os
 
+import cv2
 import keras
+import numpy as np
 import tensorflow as tf
 
 from dfadv_tf import checks
 from dfadv_tf.ops.blur import inv_var_to_sigma
+
+IMAGE_TAG = "adversarial_examples"
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def image_grid(rows):
@@ -22,11 +29,40 @@ def image_grid(rows):
   return tf.concat(strips, axis=0)[None]
 
 
+def labelled_grid(rows, row_labels, column_labels, scale=None):
+  """`image_grid` of `rows` as a (1, H', W', 3) uint8 image with `row_labels` written in
+  a left margin and `column_labels` in a top one; images smaller than 96 px are
+  enlarged (nearest neighbour) by `scale` (default: the smallest factor to >= 96 px)
+  so that the labels stay readable beside them. The text grows with the grid's width
+  (TensorBoard shrinks a wide image to its card)."""
+  grid = np.asarray(image_grid(rows)[0]) * 255.0
+  height = int(rows[0].shape[1])
+  scale = scale or max(1, -(-96 // height))
+  grid = np.repeat(np.repeat(np.round(grid).astype(np.uint8), scale, 0), scale, 1)
+  height, width = height * scale, int(rows[0].shape[2]) * scale
+  font = max(0.45, grid.shape[1] / 1000.0)  # text ~1/45 of the grid's width
+  thick = max(1, round(2 * font))
+  text_w, text_h = (max(cv2.getTextSize(label, _FONT, font, thick)[0][i]
+                        for label in row_labels) for i in (0, 1))
+  left, top = text_w + round(12 * font / 0.45), round(22 * font / 0.45)
+  out = np.full((grid.shape[0] + top, grid.shape[1] + left, 3), 255, np.uint8)
+  out[top:, left:] = grid
+  for i, label in enumerate(row_labels):
+    cv2.putText(out, label, (round(6 * font / 0.45), top + i * height + (height + text_h) // 2),
+                _FONT, font, (0, 0, 0), thick, cv2.LINE_AA)
+  for j, label in enumerate(column_labels):
+    size = cv2.getTextSize(label, _FONT, font, thick)[0][0]
+    cv2.putText(out, label, (left + j * width + (width - size) // 2, (top + text_h) // 2),
+                _FONT, font, (0, 0, 0), thick, cv2.LINE_AA)
+  return out[None]
+
+
 class AdversarialTensorBoard(keras.callbacks.TensorBoard):
   """`keras.callbacks.TensorBoard` + adversarial examples and blur maps every N epochs.
 
   Works with any `dfadv_tf.training` model: it calls
-  `model.adversarial_examples(images, labels) -> (adv_images, inv_var or None)`.
+  `model.adversarial_examples(images, labels) -> (adv_images, inv_var or None)` when
+  `model.has_adversary`.
 
   Args:
     log_dir: TensorBoard directory (scalars go to `train/`, `validation/` as usual).
@@ -56,7 +92,7 @@ class AdversarialTensorBoard(keras.callbacks.TensorBoard):
 
   def on_epoch_end(self, epoch, logs=None):
     super().on_epoch_end(epoch, logs)
-    if (epoch + 1) % self.image_freq == 0:
+    if (epoch + 1) % self.image_freq == 0 and getattr(self.model, "has_adversary", True):
       self.write_adversarial(epoch)
 
   def on_train_end(self, logs=None):
@@ -75,16 +111,21 @@ class AdversarialTensorBoard(keras.callbacks.TensorBoard):
     to_unit = lambda x: tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
     rows = [to_unit(self.images), to_unit(adv),
             tf.clip_by_value(4.0 * tf.abs(adv - self.images) / 2.0, 0.0, 1.0)]
+    row_labels = ["clean", "adversarial", "|adv - clean| x4"]
     with self._image_writer.as_default():
       if inv_var is not None:
-        inv_var = tf.cast(inv_var, tf.float32)
-        sigma = inv_var_to_sigma(tf.reduce_mean(inv_var, axis=-1, keepdims=True))
+        # The map's sigma per pixel (channels averaged in inverse variance).
+        sigma = inv_var_to_sigma(tf.reduce_mean(tf.cast(inv_var, tf.float32), axis=-1,
+                                                keepdims=True))
         rows.append(tf.image.grayscale_to_rgb(
             tf.clip_by_value(sigma / self.sigma_display_max, 0.0, 1.0)))
-        log_inv_var = tf.math.log(tf.maximum(inv_var, 1e-12)) / tf.math.log(10.0)
+        row_labels.append(f"sigma (white {self.sigma_display_max:g} px)")
         for name, mask in (("real", self.labels == 0), ("fake", self.labels == 1)):
-          values = tf.boolean_mask(log_inv_var, mask)
+          values = tf.boolean_mask(sigma, mask)
           if tf.size(values) > 0:
-            tf.summary.histogram(f"log10_inv_var/{name}", values, step=step)
-      tf.summary.image("clean_adversarial_diff_sigma", image_grid(rows), step=step)
+            tf.summary.histogram(f"sigma_px/{name}", values, step=step,
+                                 description=f"Blur sigma in pixels, {name} images.")
+      columns = ["fake" if label else "real" for label in self.labels.numpy()]
+      tf.summary.image(IMAGE_TAG, labelled_grid(rows, row_labels, columns), step=step,
+                       description="Rows: " + ", ".join(row_labels) + ".")
     self._image_writer.flush()

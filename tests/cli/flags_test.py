@@ -9,7 +9,6 @@ import sys
 from absl import flags
 import tensorflow as tf
 
-from dfadv_tf import experiment
 from tests.testing import tools as utils
 from dfadv_tf.cli import flags as common
 
@@ -44,10 +43,30 @@ class FlagFilesTest(tf.test.TestCase):
     train_files = [f for f in FLAG_FILES if not _is_attack_file(f)]
     self.assertGreater(len(train_files), 60)
     for path in train_files:
-      values = self.parse(path)
-      fields = {name: values[name].value for name in values}
-      config = experiment.ExperimentConfig(**fields)  # validates every value
+      config = common.config_from_flags(flag_values=self.parse(path))  # validates all
       self.assertTrue(config.output_dir, path)
+
+  def test_deprecated_flags_parse_warn_and_convert(self):
+    values = flags.FlagValues()
+    common.define_config_flags(values)
+    values(["train", "--generator_min_inv_var=0.01", "--generator_max_inv_var=1e6"])
+    with self.assertLogs(level="WARNING") as logs:
+      config = common.config_from_flags(flag_values=values)
+    self.assertAlmostEqual(config.generator_max_sigma, 10.0)
+    self.assertAlmostEqual(config.generator_min_sigma, 1e-3)
+    self.assertLen(logs.output, 2)
+    self.assertIn("--generator_min_inv_var is deprecated and goes in the next release: use "
+                  "--generator_max_sigma=10.", logs.output[0])
+    values = flags.FlagValues()
+    common.define_config_flags(values)
+    values(["train", "--generator_min_inv_var=0", "--generator_min_sigma=0.5"])
+    self.assertEqual(common.config_from_flags(flag_values=values).generator_max_sigma,
+                     float("inf"))  # no floor: no bound on sigma
+    values = flags.FlagValues()
+    common.define_config_flags(values)
+    values(["train", "--generator_min_inv_var=0.01", "--generator_max_sigma=3"])
+    with self.assertRaisesRegex(ValueError, "set the same thing: keep --generator_max_sigma"):
+      common.config_from_flags(flag_values=values)
 
   def test_a_typo_in_a_flag_file_is_refused(self):
     path = os.path.join(self.get_temp_dir(), "typo.flags")
@@ -79,11 +98,11 @@ class FlagFilesTest(tf.test.TestCase):
       low = self.parse(os.path.join("flags", f"appd_two_gen_bat_k{k}_lowfloor.flags"))
       base = self.parse(os.path.join("flags", f"appd_two_gen_bat_k{k}.flags" if k != 9
                                      else "table1_two_gen_bat.flags"))
-      self.assertEqual((low.kernel_size, low.generator_min_inv_var), (k, 0.01))
-      self.assertEqual(base.generator_min_inv_var, 1.0)
+      self.assertEqual((low.kernel_size, low.generator_max_sigma), (k, 10.0))
+      self.assertEqual(base.generator_max_sigma, 1.0)
       differ = {name for name in low if name != "flagfile"
                 and low[name].value != base[name].value}
-      self.assertEqual(differ, {"generator_min_inv_var", "output_dir"}, k)
+      self.assertEqual(differ, {"generator_max_sigma", "output_dir"}, k)
 
   def test_attack_flag_files_parse(self):
     attack_files = [f for f in FLAG_FILES if _is_attack_file(f)]

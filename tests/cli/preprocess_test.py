@@ -24,6 +24,9 @@ class PreprocessToolTest(tf.test.TestCase):
         "--face_detector=haar", "--image_size=32", "--frames=2", "--test_frames=3",
         "--test_every=1", "--workers=2", "--recompress=c23,c40"])
     self.assertIn("videos done: 12", result.stdout)
+    self.assertIn("\n12/12 videos (100%)", result.stdout)  # progress: plain lines in a pipe
+    self.assertNotIn("\r", result.stdout)
+    self.assertNotRegex(result.stderr, r"(?m)^[IW]\d{4} |InitializeLog")  # workers quiet
     self.assertIn("frames written: 28 (14 with a mask), faces missed: 0, failures: 0",
                   result.stdout)
     index = records.read_index(out, "tiny")

@@ -87,7 +87,20 @@ class GridTest(tf.test.TestCase):
     self.assertEqual(table[0], header)
     self.assertEqual(table[2][0], "Two-Gen-BAT")
     self.assertEqual(glob.glob(os.path.join(os.path.dirname(prefix), ".tmp-*")), [])
-    self.assertNotEmpty(glob.glob(os.path.join(logdir, "events.out.tfevents.*")))
+    events = glob.glob(os.path.join(logdir, "events.out.tfevents.*"))
+    texts = [value.tensor.string_val[0].decode() for path in events
+             for event in tf.compat.v1.train.summary_iterator(path)
+             for value in event.summary.value if value.tag.startswith("Cross-method")]
+    self.assertLen(texts, 1)  # the Text tab's copy: aligned columns in a fenced block
+    self.assertIn("```\nMethod       NT AUC (%)  NT ACC (%)", texts[0])
+    self.assertIn("\nTwo-Gen-BAT      100.00       90.00", texts[0])
+
+  def test_text_summary(self):
+    markdown = ("### T\n\nnote\n\n| Set | AUC | ACC |\n|---|---|---|\n| FS c23 | 98.50 | "
+                "– |\n| Avg | 9.00 | 10.25 |\n\nafter")
+    self.assertEqual(grid.text_summary(markdown), (
+        "### T\n\nnote\n\n```\nSet       AUC    ACC\n------  -----  -----\n"
+        "FS c23  98.50      –\nAvg      9.00  10.25\n```\n\nafter\n"))
 
   def test_avg_over_every_set_and_no_acc_for_an_auc_only_set(self):
     # Table I's EfficientNet row: NT, DF, F2F, FS, DFD (AUC only), Celeb-DF.

@@ -28,14 +28,14 @@ class ModesTest(utils.ExperimentTestCase):
                      [(1.0, 1e12)] * 2)
     model = experiment.build_training_model(
         self.config(mode="gen_bat", decoupled_weight_decay=False,
-                    generator_min_inv_var=0.01, generator_max_inv_var=1e6), steps=2)
+                    generator_max_sigma=10.0, generator_min_sigma=1e-3), steps=2)
     self.assertFalse(model.optimizer.get_config()["decoupled_weight_decay"])
     self.assertFalse(model.generator_optimizers[0].get_config()["decoupled_weight_decay"])
     self.assertEqual((model.generators[0].min_inv_var, model.generators[0].max_inv_var),
                      (0.01, 1e6))
-    with self.assertRaisesRegex(ValueError, "generator_max_inv_var must be > "
-                                "generator_min_inv_var"):
-      self.config(generator_min_inv_var=2.0, generator_max_inv_var=1.0)
+    with self.assertRaisesRegex(ValueError, "generator_min_sigma and generator_max_sigma "
+                                "must satisfy 0 < min < max"):
+      self.config(generator_min_sigma=2.0, generator_max_sigma=1.0)
 
 
 if __name__ == "__main__":
