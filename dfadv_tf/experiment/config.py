@@ -44,7 +44,9 @@ class _Fields:
   mode: str = _field("baseline", _mode_help(), MODES)
   backbone: str = _field("efficientnetb5", "Detector backbone.", tuple(BACKBONES))
   weights: str = _field("none", "Backbone weights: none, imagenet (downloads; needs the "
-                        "network) or the path of a local .weights.h5 file.")
+                        "network) or the path of a local file: a .weights.h5, or Keras' "
+                        "own application file (*_no_top.h5, legacy HDF5), at any "
+                        "image_size.")
   image_size: int = _field(256, "Input side in pixels.")
   dropout: float = _field(0.0, "Dropout rate before the 2-logit head.")
   tsn_segments: int = _field(0, "TSN (end of Sec. IV-A): segments K per video, one frame "
@@ -83,6 +85,13 @@ class _Fields:
                                        "video per sample, real videos repeated to "
                                        "balance the classes).")
   batch_size: int = _field(32, "Global batch size (real and fake drawn 50/50).")
+  balance: str = _field("auto", "How training batches mix the classes: halves (exactly "
+                        "B/2 real and B/2 fake, alternating; what two_gen_bat and "
+                        "combined need), oversample (drawn 50/50 at random) or auto "
+                        "(halves for those two modes, oversample for the others). Give "
+                        "every mode of a comparison the same value (halves) so that "
+                        "modes with the same seed see the same batches.",
+                        ("auto", "halves", "oversample"))
   epochs: int = _field(120, "Epochs.")
   steps_per_epoch: int = _field(0, "Batches per epoch; 0 = one pass over the balanced "
                                 "train split (with train_frames_per_video k: k frames "
