@@ -12,6 +12,18 @@ from absl import flags
 from dfadv_tf.experiment.config import ExperimentConfig
 
 
+class FloatOrAutoParser(flags.FloatParser):
+  """A float flag that also takes "auto" (resolved by `ExperimentConfig`)."""
+
+  def parse(self, argument):
+    if isinstance(argument, str) and argument.strip().lower() == "auto":
+      return "auto"
+    return super().parse(argument)
+
+  def flag_type(self):
+    return "float or 'auto'"
+
+
 def define_config_flags(flag_values=flags.FLAGS, fields=None):
   """Defines one absl flag per `ExperimentConfig` field (or those in `fields`) in
   `flag_values`."""
@@ -20,7 +32,9 @@ def define_config_flags(flag_values=flags.FLAGS, fields=None):
       continue
     default, name = field.default, field.name
     text, choices = field.metadata["help"], field.metadata.get("choices")
-    if choices is not None:
+    if field.metadata.get("auto"):
+      flags.DEFINE(FloatOrAutoParser(), name, default, text, flag_values=flag_values)
+    elif choices is not None:
       flags.DEFINE_enum(name, default, list(choices), text, flag_values=flag_values)
     elif isinstance(default, bool):
       flags.DEFINE_bool(name, default, text, flag_values=flag_values)

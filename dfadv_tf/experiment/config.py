@@ -14,6 +14,8 @@ balanced train split.
 
 import dataclasses
 
+from absl import logging
+
 from dfadv_tf import attacks
 from dfadv_tf import checks
 from dfadv_tf.augment.layers import AUGMENTATIONS
@@ -26,11 +28,24 @@ PAPER_NAMES = {"baseline": "Baseline",
                "gen_bat": "+ Gen-BAT", "two_gen_bat": "+ Two-Gen-BAT",
                "combined": "+ Combined AT"}
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+# generator_min_inv_var="auto": the reference's floor (1 / px^2, sigma <= 1 px on its
+# 256 px faces) scaled to the image size, (REFERENCE_SIZE / image_size)^2.
+AUTO = "auto"
+REFERENCE_SIZE = 256
+
+
+def auto_min_inv_var(image_size):
+  """The reference's inverse-variance floor scaled to `image_size`: (256 / size)^2 (4 at
+  128 px, 16 at 64 px, 1 at 256 px), so that the largest blur covers the same share of
+  the face as the reference's 1 px on 256 px faces."""
+  return (REFERENCE_SIZE / image_size) ** 2
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
-def _field(default, help, choices=None):  # pylint: disable=redefined-builtin
-  return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+def _field(default, help, choices=None, auto=False):  # pylint: disable=redefined-builtin
+  """A field with its flag's help; `auto`: a float field that also takes "auto"."""
+  return dataclasses.field(default=default, metadata={"help": help, "choices": choices,
+                                                      "auto": auto})
 
 
 def _mode_help():
@@ -115,7 +130,10 @@ class _Fields:
   generator_min_inv_var: float = _field(1.0, "Lower clamp of the generators' inverse "
                                         "variance 1/sigma^2, in 1/px^2 (reference: 1, so "
                                         "sigma <= 1 px; App. D's kernel sizes need a lower "
-                                        "floor, e.g. 0.01: sigma <= 10 px).")
+                                        "floor, e.g. 0.01: sigma <= 10 px), or auto: "
+                                        "(256 / image_size)^2, the reference's bound "
+                                        "scaled to the image size (16 at 64 px, 4 at 128 "
+                                        "px), logged in one line.", auto=True)
   generator_max_inv_var: float = _field(1e12, "Upper clamp of the generators' inverse "
                                         "variance, in 1/px^2 (reference: 1e12, the "
                                         "identity).")
@@ -138,6 +156,8 @@ class _Fields:
                                    "TensorBoard every this many epochs.")
 
   def __post_init__(self):
+    if isinstance(self.generator_min_inv_var, str):
+      self.generator_min_inv_var = self._resolve_min_inv_var(self.generator_min_inv_var)
     for name in ("train_methods", "train_qualities", "test_methods", "test_qualities",
                  "extra_test_datasets", "auc_only_datasets"):
       value = getattr(self, name)
@@ -173,6 +193,21 @@ class _Fields:
         checks.integer(value, param.flag, minimum=min(param.default, 1))
       elif isinstance(param.default, float):
         checks.nonnegative(value, param.flag)
+
+  def _resolve_min_inv_var(self, value):
+    """generator_min_inv_var given as text: "auto" (logged in one line) or a number."""
+    if value.strip().lower() != AUTO:
+      try:
+        return float(value)
+      except ValueError:
+        raise ValueError(f"generator_min_inv_var must be a number >= 0 or 'auto', got "
+                         f"{value!r}.") from None
+    checks.integer(self.image_size, "image_size")
+    floor = auto_min_inv_var(self.image_size)
+    logging.warning("generator_min_inv_var=auto: %g = (%d / image_size %d)^2, the "
+                    "reference's sigma <= 1 px on %d px faces scaled to this size.", floor,
+                    REFERENCE_SIZE, self.image_size, REFERENCE_SIZE)
+    return floor
 
   @property
   def run_name(self):

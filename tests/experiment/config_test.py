@@ -17,10 +17,24 @@ class ConfigTest(utils.ExperimentTestCase):
              ({"fgsm_eps": -1.0}, "fgsm_eps must be >= 0"),
              ({"bat_param": "variance"}, "bat_param must be one of"),
              ({"pgd_steps": 0}, "pgd_steps must be an integer >= 1"),
-             ({"mixed_precision": "float16"}, "mixed_precision must be one of")]
+             ({"mixed_precision": "float16"}, "mixed_precision must be one of"),
+             ({"balance": "random"}, "balance must be one of"),
+             ({"generator_min_inv_var": "low"}, "generator_min_inv_var must be a number "
+              ">= 0 or 'auto'")]
     for overrides, message in cases:
       with self.assertRaisesRegex(ValueError, message):
         self.config(**overrides)
+
+  def test_auto_clamp_floor_scales_with_the_image_size_and_says_so(self):
+    for size, floor in ((256, 1.0), (128, 4.0), (64, 16.0)):
+      with self.assertLogs(level="WARNING") as logs:
+        config = self.config(image_size=size, generator_min_inv_var="auto")
+      self.assertEqual(config.generator_min_inv_var, floor)
+      self.assertLen(logs.output, 1)
+      self.assertIn(f"generator_min_inv_var=auto: {floor:g} = (256 / image_size {size})^2",
+                    logs.output[0])
+    self.assertEqual(self.config(generator_min_inv_var="0.01").generator_min_inv_var, 0.01)
+    self.assertEqual(self.config().generator_min_inv_var, 1.0)  # the paper's default
 
 
 if __name__ == "__main__":
