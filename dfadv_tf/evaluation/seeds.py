@@ -55,7 +55,8 @@ def per_seed_values(runs, grid, columns):
 
 
 def _column_name(set_name, column):
-  return f"{set_name} {column.split('_')[-1].upper()} (%)"
+  label = grid_lib.COLUMN_LABELS.get(column, column.split("_")[-1].upper())
+  return f"{set_name} {label} (%)"
 
 
 def summary_rows(values, sets, columns):
@@ -105,15 +106,26 @@ def _csv(header, lines):
   return out.getvalue()
 
 
+def _columns(runs, grid, level):
+  """The level's columns (`grid.LEVELS`), plus its ACC@val (`grid.VAL_COLUMNS`) when
+  every run has it for every set of `grid`."""
+  columns = grid_lib.LEVELS[level]
+  val = grid_lib.VAL_COLUMNS[level]
+  if all(val in metrics for by_seed in runs.values() for results in by_seed.values()
+         for metrics in results.get(grid, {}).values()):
+    columns += (val,)
+  return columns
+
+
 def seed_tables(runs, grid, names=None, baseline="baseline", level="frame"):
   """{"summary": (markdown, csv), "paired": (markdown, csv)} of one grid.
 
   names: {mode: row name} (default: the mode). level: "frame" (AUC, ACC) or "video"
-  (video AUC, video ACC), as `grid.LEVELS`.
+  (video AUC, video ACC), as `grid.LEVELS`, with ACC@val when every run has it.
   """
   if level not in grid_lib.LEVELS:
     raise ValueError(f"level must be one of {tuple(grid_lib.LEVELS)}, got {level!r}.")
-  columns = grid_lib.LEVELS[level]
+  columns = _columns(runs, grid, level)
   names = names or {}
   values, sets = per_seed_values(runs, grid, columns)
   keys = [(s, c) for s in sets for c in columns]
