@@ -92,13 +92,15 @@ def paired_rows(values, sets, columns, baseline):
   return rows
 
 
-def _markdown(header, lines):
+def markdown_table(header, lines):
+  """A Markdown table of `header` and rows `lines` (lists of cell texts)."""
   out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
   out += ["| " + " | ".join(line) + " |" for line in lines]
   return "\n".join(out) + "\n"
 
 
-def _csv(header, lines):
+def csv_table(header, lines):
+  """CSV text of `header` and rows `lines`."""
   out = io.StringIO()
   writer = csv.writer(out, lineterminator="\n")
   writer.writerow(header)
@@ -136,8 +138,8 @@ def seed_tables(runs, grid, names=None, baseline="baseline", level="frame"):
                                            for k in keys] for m, n, cells in summary]
   csv_lines = [[names.get(m, m), n] + [f"{v:.4f}" for k in keys for v in cells[k]]
                for m, n, cells in summary]
-  out = {"summary": (_markdown(["Method", "Seeds"] + heads, md_lines),
-                     _csv(["Method", "Seeds"] + [f"{h} {stat}" for h in heads
+  out = {"summary": (markdown_table(["Method", "Seeds"] + heads, md_lines),
+                     csv_table(["Method", "Seeds"] + [f"{h} {stat}" for h in heads
                                                  for stat in ("mean", "std")], csv_lines))}
 
   paired = paired_rows(values, sets, columns, baseline)
@@ -146,8 +148,8 @@ def seed_tables(runs, grid, names=None, baseline="baseline", level="frame"):
               for m, n, cells in paired]
   csv_lines = [[names.get(m, m), n] + [x for k in keys for x in (
       f"{cells[k][0]:.4f}", f"{cells[k][1]:.4f}", cells[k][2])] for m, n, cells in paired]
-  out["paired"] = (_markdown(["Method", "Seeds"] + heads, md_lines),
-                   _csv(["Method", "Seeds"] + [f"{h} {stat}" for h in heads for stat in (
+  out["paired"] = (markdown_table(["Method", "Seeds"] + heads, md_lines),
+                   csv_table(["Method", "Seeds"] + [f"{h} {stat}" for h in heads for stat in (
                        "diff mean", "diff std", "positive")], csv_lines))
   return out
 
