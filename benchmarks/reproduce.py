@@ -116,13 +116,12 @@ def parse_args(argv=None):
       5 if args.suite == "real_faces" else 3)
   if args.seeds < 1:
     parser.error(f"--seeds must be >= 1, got {args.seeds}.")
-  from dfadv_tf.experiment.config import MODES  # pylint: disable=g-import-not-at-top
   for mode in args.modes:
-    if mode not in MODES:
-      parser.error(f"--modes: unknown mode {mode!r}; expected some of {list(MODES)}.")
     if args.suite == "demo" and not os.path.exists(
         os.path.join(args.flags_dir, f"{mode}.flags")):
       parser.error(f"--modes: no flag file {args.flags_dir}/{mode}.flags for mode {mode!r}.")
+    if args.suite == "real_faces" and mode not in PAPER_MODES + ("grad_pgd",):
+      parser.error(f"--modes: unknown mode {mode!r}; expected some of {list(PAPER_MODES)}.")
   if args.baseline not in args.modes:
     parser.error(f"--modes must include the baseline {args.baseline!r} (the paired "
                  "differences subtract it).")
@@ -328,7 +327,7 @@ def _median_seconds(fn, repeats=3):
   return sorted(times)[len(times) // 2]
 
 
-def time_steps(configs):
+def time_steps(configs, log=print):
   """({mode: seconds of one training step}, seconds of one forward batch) at each
   config's settings: a random batch, the first call (tracing) left out, median of 3."""
   import numpy as np  # pylint: disable=g-import-not-at-top
@@ -341,6 +340,7 @@ def time_steps(configs):
     labels = (np.arange(batch) % 2).astype(np.int32)  # real, fake, ... (halves)
     model = modes_lib.build_training_model(config, steps=100)
     steps[mode] = _median_seconds(lambda: model.train_on_batch(images, labels))
+    log(f"  one {mode} step: {steps[mode]:.2f} s")
     if forward is None:
       forward = _median_seconds(lambda: model.detector.predict_on_batch(images))
   return steps, forward
@@ -364,10 +364,11 @@ def estimate(runs, log=print):
     return 0.0
   configs = {}
   for run in runs:
-    configs.setdefault(run.mode, config_of(run.flags))
+    if run.mode not in configs:
+      configs[run.mode] = config_of(run.flags)
   log(f"timing one step of {len(configs)} modes at the runs' settings "
       "(for the estimate) ...")
-  step, forward = time_steps(configs)
+  step, forward = time_steps(configs, log)
   total = 0.0
   for run in runs:
     config = configs[run.mode]
