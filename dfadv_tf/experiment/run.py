@@ -9,6 +9,7 @@ import sys
 import tensorflow as tf
 
 from dfadv_tf import serving
+from dfadv_tf.data import records
 from dfadv_tf.evaluation import grid as grid_lib
 from dfadv_tf.experiment import checkpoints
 from dfadv_tf.experiment import data
@@ -98,7 +99,8 @@ def _has_validation_split(config):
     shards = data.training_selection(config).shards("val")
   except ValueError:  # the dataset has none of the train methods
     return False
-  return {s["label"] for s in shards if s["records"]} >= {0, 1}
+  return {s["label"] for s in shards if s["records"]} >= {records.REAL_LABEL,
+                                                          records.FAKE_LABEL}
 
 
 def validation_thresholds(detector, config, source=None):

@@ -79,7 +79,7 @@ class ReproduceTest(tf.test.TestCase):
     self.assertIn("seed_0 was trained with other arguments", other.stderr)
 
   @pytest.mark.slow
-  def test_real_faces_suite_with_the_clamp_study(self):  # ~3 min: 6 dfadv-train runs
+  def test_real_faces_suite_with_the_clamp_study(self):  # 7 min busy: 6 dfadv-train runs
     tmp = tempfile.mkdtemp(prefix="real-faces-")
     faces = write_face_folder(os.path.join(tmp, "faces"))
     out = os.path.join(tmp, "runs")
