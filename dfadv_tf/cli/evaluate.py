@@ -14,6 +14,11 @@ Every table has, per set, the ACC at 0.5 (the paper's) and ACC@val, the ACC at t
 threshold of best balanced accuracy on the validation split of the training selection
 (frame or video level, per detector; results.json: acc_val / video_acc_val and
 val_threshold / video_val_threshold), and a note line naming the thresholds.
+
+Evaluation-only data (a labelled folder with only test/, or real/ and fake/ preprocessed
+with --whole_split=test) has no validation split: ACC@val then uses the thresholds the
+detector's training run recorded in the results.json beside it (said in one line and in
+the note), or is left out, with a warning, for a detector without one.
 """
 
 import json

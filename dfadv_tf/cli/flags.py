@@ -47,6 +47,18 @@ DEPRECATED = {
 }
 
 
+class FloatOrAutoParser(flags.FloatParser):
+  """A float flag that also takes "auto" (resolved by `ExperimentConfig`)."""
+
+  def parse(self, argument):
+    if isinstance(argument, str) and argument.strip().lower() == "auto":
+      return "auto"
+    return super().parse(argument)
+
+  def flag_type(self):
+    return "float or 'auto'"
+
+
 def define_config_flags(flag_values=flags.FLAGS, fields=None, own=None):
   """Defines one absl flag per `ExperimentConfig` field (or those in `fields`) in
   `flag_values`. `own`: the fields this binary uses (default: all); the others are
@@ -59,7 +71,9 @@ def define_config_flags(flag_values=flags.FLAGS, fields=None, own=None):
     kwargs = {"flag_values": flag_values}
     if own is not None and name not in own:
       kwargs["module_name"] = OTHER_MODULE
-    if choices is not None:
+    if field.metadata.get("auto"):
+      flags.DEFINE(FloatOrAutoParser(), name, default, text, **kwargs)
+    elif choices is not None:
       flags.DEFINE_enum(name, default, list(choices), text, **kwargs)
     elif isinstance(default, bool):
       flags.DEFINE_bool(name, default, text, **kwargs)

@@ -9,6 +9,8 @@ r"""Downloaded datasets or your own labelled folders -> face crops -> TFRecord s
 ffpp, dfd, celebdf (v2), celebdf_v1, dfdc, dfdc_preview, uadfv, deeperforensics,
 wilddeepfake, or folder (real/ and fake/ or fake/<method>/, of videos, images or
 folders of frames, optionally under train/ val/ test/; see dfadv_tf.data.datasets).
+A folder without train/ (only test/, say) is evaluation-only: scored by dfadv-evaluate,
+as is a folder of real/ and fake/ with --whole_split=test.
 --dataset names the records written, `<data_root>/<dataset>/index.json` and its shards
 (see dfadv_tf.data.records), the name that `dfadv-train --dataset` reads. Re-running
 resumes (complete shards are skipped). Prints a summary: videos done, frames written,
@@ -57,6 +59,11 @@ flags.DEFINE_integer("seed", 0, "Seed of the DFD frame draw and of the splits dr
 flags.DEFINE_list("split_fractions", ["0.7", "0.15", "0.15"], "Train, val, test fractions "
                   "of the groups where a dataset has no split (folder, UADFV; val of "
                   "Celeb-DF, DFDC, ...).")
+flags.DEFINE_enum("whole_split", None, ["train", "val", "test"], "folder layout: put "
+                  "every item of a folder of real/ and fake/ (not split into train/ val/ "
+                  "test/) into this split, e.g. test for a labelled folder that is only "
+                  "to be scored (dfadv-evaluate). A folder with test/ (or val/) but no "
+                  "train/ is kept as it is, evaluation-only, without this flag.")
 flags.DEFINE_string("group_pattern", None, "folder: regular expression whose first group "
                     "(or match) in a file or folder name is its group id, e.g. "
                     "'^(.+)_\\d+$' for clip7_0001.png (default: the name itself).")
@@ -114,8 +121,12 @@ def list_videos(layout):
         FLAGS.input, FLAGS.qualities or [datasets.DEEPERFORENSICS_QUALITY],
         FLAGS.real_input, sampling, split)
   by_name = {"dfdc": datasets.dfdc_videos, "dfdc_preview": datasets.dfdc_preview_videos,
-             "uadfv": datasets.uadfv_videos, "wilddeepfake": datasets.wilddeepfake_videos,
-             "folder": datasets.folder_videos}
+             "uadfv": datasets.uadfv_videos, "wilddeepfake": datasets.wilddeepfake_videos}
+  if layout == "folder":
+    return datasets.folder_videos(FLAGS.input, sampling, split,
+                                  whole_split=FLAGS.whole_split)
+  if FLAGS.whole_split:
+    raise ValueError(f"--whole_split applies to --layout=folder only, not {layout!r}.")
   return by_name[layout](FLAGS.input, sampling, split)
 
 

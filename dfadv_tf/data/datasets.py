@@ -180,8 +180,8 @@ def _sampled(videos, sampling):
   return [dataclasses.replace(v, sampling=sampling.for_split(v.split)) for v in videos]
 
 
-def _warn_empty_splits(videos, dataset):
-  for split in records.SPLITS:
+def _warn_empty_splits(videos, dataset, splits=records.SPLITS):
+  for split in splits:
     labels = {v.label for v in videos if v.split == split}
     missing = [n for label, n in ((records.REAL_LABEL, "real"), (records.FAKE_LABEL, "fake"))
                if label not in labels]
@@ -689,25 +689,38 @@ def _class_items(root, where):
   return out
 
 
-def folder_videos(root, sampling=Sampling(), splitting=Splitting(), quality=ORIGINAL):
+def folder_videos(root, sampling=Sampling(), splitting=Splitting(), quality=ORIGINAL,
+                  whole_split=None):
   """Your own labelled folder: `real/` and `fake/` (or `fake/<method>/`, one method per
   folder) holding videos, images (each its own item) or folders of frames (one video),
   optionally already split as `train/`, `val/`, `test/` (each holding real/ and fake/;
-  a missing val/ or test/ is drawn from train/ with a warning). Otherwise the split is
-  drawn by `splitting` over groups: an item's name (file stem or folder), or the match
-  of `splitting.group_pattern` in it (e.g. r"^(.+)_\\d+$" groups `clip7_0001.png` and
-  `clip7_0002.png`), so the frames of one video never straddle splits. Real records
-  get method `real`, fake ones `fake` or their folder's name; `quality` names them all.
+  with train/, a missing val/ or test/ is drawn from train/ with a warning; without
+  train/, the folder is evaluation-only: its splits are kept as they are, for
+  dfadv-evaluate). Otherwise the split is drawn by `splitting` over groups: an item's
+  name (file stem or folder), or the match of `splitting.group_pattern` in it (e.g.
+  r"^(.+)_\\d+$" groups `clip7_0001.png` and `clip7_0002.png`), so the frames of one
+  video never straddle splits; or, with `whole_split` (e.g. "test"), every item goes to
+  that split (a labelled folder evaluated whole). Real records get method `real`, fake
+  ones `fake` or their folder's name; `quality` names them all.
   """
   if not os.path.isdir(root):
     raise ValueError(f"folder dataset: {root} is not a folder: expected real/ and fake/ "
                      "(or train/ val/ test/ holding them)")
+  if whole_split is not None and whole_split not in records.SPLITS:
+    raise ValueError(f"folder dataset: whole_split must be one of {records.SPLITS}, got "
+                     f"{whole_split!r}")
   presplit = {s: _find_child(root, s) for s in records.SPLITS}
   presplit = {s: p for s, p in presplit.items() if p is not None}
-  if presplit and "train" not in presplit:
-    raise ValueError(f"folder dataset: {root} has {sorted(presplit)}/ but no train/: "
-                     "expected train/ (and val/, test/) each holding real/ and fake/")
-  groups = presplit or {"train": root}
+  if presplit and whole_split is not None:
+    raise ValueError(f"folder dataset: whole_split={whole_split!r} puts a folder of real/ "
+                     f"and fake/ into one split, but {root} is split already "
+                     f"({', '.join(s + '/' for s in sorted(presplit))}); drop whole_split")
+  evaluation_only = bool(presplit) and "train" not in presplit
+  if evaluation_only or whole_split not in (None, "train"):
+    logging.warning("folder dataset: %s has no train/ split, only %s: evaluation-only "
+                    "records (dfadv-evaluate; dfadv-train needs train/ and val/).", root,
+                    " / ".join(s + "/" for s in sorted(presplit) or [whole_split]))
+  groups = presplit or {whole_split or "train": root}
   videos = []
   for split, folder in groups.items():
     where = f"{os.path.basename(folder)}/" if presplit else ""
@@ -715,17 +728,19 @@ def folder_videos(root, sampling=Sampling(), splitting=Splitting(), quality=ORIG
       label = records.REAL_LABEL if method == REAL else records.FAKE_LABEL
       videos += [Video(path, method, quality, split, label, f"{method}/{name}")
                  for name, path in items]
-  if presplit:
+  def group_of(video):
+    return splitting.group_of(video.video_id.split("/")[-1])
+  if presplit and not evaluation_only:
     missing = tuple(s for s in ("val", "test") if s not in presplit)
     if missing:
       logging.warning("folder dataset: no %s in %s: drawing %s from train/ by group.",
                       " / ".join(m + "/" for m in missing), root, " and ".join(missing))
-      videos = _resplit(videos, lambda v: splitting.group_of(v.video_id.split("/")[-1]),
-                        ("train",) + missing, splitting.fractions, splitting.seed)
-  else:
-    videos = _resplit(videos, lambda v: splitting.group_of(v.video_id.split("/")[-1]),
-                      records.SPLITS, splitting.fractions, splitting.seed)
-  _warn_empty_splits(videos, "folder dataset")
+      videos = _resplit(videos, group_of, ("train",) + missing, splitting.fractions,
+                        splitting.seed)
+  elif not presplit and whole_split is None:
+    videos = _resplit(videos, group_of, records.SPLITS, splitting.fractions, splitting.seed)
+  _warn_empty_splits(videos, "folder dataset",
+                     tuple(groups) if evaluation_only or whole_split else records.SPLITS)
   return _sampled(videos, sampling)
 
 

@@ -149,6 +149,8 @@ def evaluate_set(detector, dataset, name="evaluation set", threshold=0.5, report
                   val_threshold=frame,
                   video_acc_val=float(np.mean((v_scores >= video) == (v_labels == 1))),
                   video_val_threshold=video)
+    if "source" in val_thresholds:  # recorded by the training run, not chosen here
+      result["val_threshold_source"] = str(val_thresholds["source"])
   result["report_acc"] = bool(report_acc)
   return result
 
@@ -297,6 +299,11 @@ def threshold_note(results, level="frame"):
         for model, by_set in results.items())
     note += (f". ACC@val: at the {level}-level threshold of best balanced accuracy on "
              f"the validation split of the training selection, per model ({per_model})")
+    recorded = sorted({m["val_threshold_source"] for m in sets
+                       if "val_threshold_source" in m})
+    if recorded:
+      note += (", as recorded by the training run (this data has no validation split: "
+               f"{', '.join(recorded)})")
   return f"*{note}.*"
 
 

@@ -55,7 +55,8 @@ def per_seed_values(runs, grid, columns):
 
 
 def _column_name(set_name, column):
-  return f"{set_name} {column.split('_')[-1].upper()} (%)"
+  label = grid_lib.COLUMN_LABELS.get(column, column.split("_")[-1].upper())
+  return f"{set_name} {label} (%)"
 
 
 def summary_rows(values, sets, columns):
@@ -91,13 +92,15 @@ def paired_rows(values, sets, columns, baseline):
   return rows
 
 
-def _markdown(header, lines):
+def markdown_table(header, lines):
+  """A Markdown table of `header` and rows `lines` (lists of cell texts)."""
   out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
   out += ["| " + " | ".join(line) + " |" for line in lines]
   return "\n".join(out) + "\n"
 
 
-def _csv(header, lines):
+def csv_table(header, lines):
+  """CSV text of `header` and rows `lines`."""
   out = io.StringIO()
   writer = csv.writer(out, lineterminator="\n")
   writer.writerow(header)
@@ -105,15 +108,26 @@ def _csv(header, lines):
   return out.getvalue()
 
 
+def _columns(runs, grid, level):
+  """The level's columns (`grid.LEVELS`), plus its ACC@val (`grid.VAL_COLUMNS`) when
+  every run has it for every set of `grid`."""
+  columns = grid_lib.LEVELS[level]
+  val = grid_lib.VAL_COLUMNS[level]
+  if all(val in metrics for by_seed in runs.values() for results in by_seed.values()
+         for metrics in results.get(grid, {}).values()):
+    columns += (val,)
+  return columns
+
+
 def seed_tables(runs, grid, names=None, baseline="baseline", level="frame"):
   """{"summary": (markdown, csv), "paired": (markdown, csv)} of one grid.
 
   names: {mode: row name} (default: the mode). level: "frame" (AUC, ACC) or "video"
-  (video AUC, video ACC), as `grid.LEVELS`.
+  (video AUC, video ACC), as `grid.LEVELS`, with ACC@val when every run has it.
   """
   if level not in grid_lib.LEVELS:
     raise ValueError(f"level must be one of {tuple(grid_lib.LEVELS)}, got {level!r}.")
-  columns = grid_lib.LEVELS[level]
+  columns = _columns(runs, grid, level)
   names = names or {}
   values, sets = per_seed_values(runs, grid, columns)
   keys = [(s, c) for s in sets for c in columns]
@@ -124,8 +138,8 @@ def seed_tables(runs, grid, names=None, baseline="baseline", level="frame"):
                                            for k in keys] for m, n, cells in summary]
   csv_lines = [[names.get(m, m), n] + [f"{v:.4f}" for k in keys for v in cells[k]]
                for m, n, cells in summary]
-  out = {"summary": (_markdown(["Method", "Seeds"] + heads, md_lines),
-                     _csv(["Method", "Seeds"] + [f"{h} {stat}" for h in heads
+  out = {"summary": (markdown_table(["Method", "Seeds"] + heads, md_lines),
+                     csv_table(["Method", "Seeds"] + [f"{h} {stat}" for h in heads
                                                  for stat in ("mean", "std")], csv_lines))}
 
   paired = paired_rows(values, sets, columns, baseline)
@@ -134,8 +148,8 @@ def seed_tables(runs, grid, names=None, baseline="baseline", level="frame"):
               for m, n, cells in paired]
   csv_lines = [[names.get(m, m), n] + [x for k in keys for x in (
       f"{cells[k][0]:.4f}", f"{cells[k][1]:.4f}", cells[k][2])] for m, n, cells in paired]
-  out["paired"] = (_markdown(["Method", "Seeds"] + heads, md_lines),
-                   _csv(["Method", "Seeds"] + [f"{h} {stat}" for h in heads for stat in (
+  out["paired"] = (markdown_table(["Method", "Seeds"] + heads, md_lines),
+                   csv_table(["Method", "Seeds"] + [f"{h} {stat}" for h in heads for stat in (
                        "diff mean", "diff std", "positive")], csv_lines))
   return out
 

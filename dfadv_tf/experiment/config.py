@@ -14,6 +14,8 @@ balanced train split.
 
 import dataclasses
 
+from absl import logging
+
 from dfadv_tf import attacks
 from dfadv_tf import checks
 from dfadv_tf.augment.layers import AUGMENTATIONS
@@ -26,11 +28,26 @@ PAPER_NAMES = {"baseline": "Baseline",
                "gen_bat": "+ Gen-BAT", "two_gen_bat": "+ Two-Gen-BAT",
                "combined": "+ Combined AT"}
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+# generator_max_sigma="auto": the reference's bound (sigma <= 1 px on its 256 px faces)
+# scaled to the image size, image_size / REFERENCE_SIZE px.
+AUTO = "auto"
+REFERENCE_SIZE = 256
+
+
+def auto_max_sigma(image_size):
+  """The reference's largest generator sigma scaled to `image_size`: size / 256 px (0.25
+  at 64 px, 0.5 at 128 px, 1 at 256 px), so that the strongest blur covers the same share
+  of the face as the reference's 1 px on 256 px faces (inverse variance (256 / size)^2)."""
+  return image_size / REFERENCE_SIZE
+
+
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
-def _field(default, help, choices=None):  # pylint: disable=redefined-builtin
-  return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+def _field(default, help, choices=None, auto=False):  # pylint: disable=redefined-builtin
+  """A field with its flag's help; `auto`: a float field that also takes "auto"."""
+  return dataclasses.field(default=default, metadata={"help": help, "choices": choices,
+                                                      "auto": auto})
 
 
 def _mode_help():
@@ -44,7 +61,9 @@ class _Fields:
   mode: str = _field("baseline", _mode_help(), MODES)
   backbone: str = _field("efficientnetb5", "Detector backbone.", tuple(BACKBONES))
   weights: str = _field("none", "Backbone weights: none, imagenet (downloads; needs the "
-                        "network) or the path of a local .weights.h5 file.")
+                        "network) or the path of a local file: a .weights.h5, or Keras' "
+                        "own application file (*_no_top.h5, legacy HDF5), at any "
+                        "image_size.")
   image_size: int = _field(256, "Input side in pixels.")
   dropout: float = _field(0.0, "Dropout rate before the 2-logit head.")
   tsn_segments: int = _field(0, "TSN (end of Sec. IV-A): segments K per video, one frame "
@@ -83,6 +102,13 @@ class _Fields:
                                        "video per sample, real videos repeated to "
                                        "balance the classes).")
   batch_size: int = _field(32, "Global batch size (real and fake drawn 50/50).")
+  balance: str = _field("auto", "How training batches mix the classes: halves (exactly "
+                        "B/2 real and B/2 fake, alternating; what two_gen_bat and "
+                        "combined need), oversample (drawn 50/50 at random) or auto "
+                        "(halves for those two modes, oversample for the others). Give "
+                        "every mode of a comparison the same value (halves) so that "
+                        "modes with the same seed see the same batches.",
+                        ("auto", "halves", "oversample"))
   epochs: int = _field(120, "Epochs.")
   steps_per_epoch: int = _field(0, "Batches per epoch; 0 = one pass over the balanced "
                                 "train split (with train_frames_per_video k: k frames "
@@ -104,9 +130,12 @@ class _Fields:
   generator_width: int = _field(64, "Channels of the generator's first layer (CycleGAN: 64).")
   generator_blocks: int = _field(3, "ResNet blocks of the generator (reference: 3).")
   generator_max_sigma: float = _field(1.0, "Largest blur sigma of the generators, in "
-                                      "pixels (reference: 1; App. D's kernel sizes need "
-                                      "more, e.g. 10; inf: no bound). Replaces "
-                                      "--generator_min_inv_var (= 1/sigma^2).")
+                                      "pixels (reference: 1 on 256 px faces; App. D's kernel "
+                                      "sizes need more, e.g. 10; inf: no bound), or auto: "
+                                      "image_size / 256, the reference's bound scaled to the "
+                                      "image size (0.25 px at 64 px, 0.5 px at 128 px), "
+                                      "logged in one line. Replaces --generator_min_inv_var "
+                                      "(= 1/sigma^2).", auto=True)
   generator_min_sigma: float = _field(1e-6, "Smallest blur sigma of the generators, in "
                                       "pixels (reference: 1e-6, the identity). Replaces "
                                       "--generator_max_inv_var (= 1/sigma^2).")
@@ -129,6 +158,8 @@ class _Fields:
                                    "TensorBoard every this many epochs.")
 
   def __post_init__(self):
+    if isinstance(self.generator_max_sigma, str):
+      self.generator_max_sigma = self._resolve_max_sigma(self.generator_max_sigma)
     for name in ("train_methods", "train_qualities", "test_methods", "test_qualities",
                  "extra_test_datasets", "auc_only_datasets"):
       value = getattr(self, name)
@@ -164,6 +195,21 @@ class _Fields:
         checks.integer(value, param.flag, minimum=min(param.default, 1))
       elif isinstance(param.default, float):
         checks.nonnegative(value, param.flag)
+
+  def _resolve_max_sigma(self, value):
+    """generator_max_sigma given as text: "auto" (logged in one line) or a number."""
+    if value.strip().lower() != AUTO:
+      try:
+        return float(value)
+      except ValueError:
+        raise ValueError(f"generator_max_sigma must be a number > 0 (px) or 'auto', got "
+                         f"{value!r}.") from None
+    checks.integer(self.image_size, "image_size")
+    sigma = auto_max_sigma(self.image_size)
+    logging.warning("generator_max_sigma=auto: %g px = image_size %d / %d, the reference's "
+                    "sigma <= 1 px on %d px faces scaled to this size.", sigma,
+                    self.image_size, REFERENCE_SIZE, REFERENCE_SIZE)
+    return sigma
 
   @property
   def run_name(self):

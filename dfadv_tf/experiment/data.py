@@ -122,10 +122,19 @@ HALVES_MODES = ("two_gen_bat", "combined")
 
 
 def train_balance(config):
-  """How the training batches mix the classes: "halves" (exactly B/2 real and B/2 fake,
-  alternating, the reference's sampling) for the modes of `HALVES_MODES`, "oversample"
-  (real and fake drawn 50/50) for the others."""
-  return "halves" if config.mode in HALVES_MODES else "oversample"
+  """How the training batches mix the classes, `config.balance`: "halves" (exactly B/2
+  real and B/2 fake, alternating, the reference's sampling), "oversample" (real and fake
+  drawn 50/50), or for "auto" halves in the modes of `HALVES_MODES` and oversample in
+  the others. With the same balance and seed every mode sees the same batches (the
+  paired differences over seeds rely on it). ValueError for oversample in a mode of
+  `HALVES_MODES` (their two generators each take one half of every batch)."""
+  if config.balance == "auto":
+    return "halves" if config.mode in HALVES_MODES else "oversample"
+  if config.balance == "oversample" and config.mode in HALVES_MODES:
+    raise ValueError(f"balance='oversample' does not fit mode {config.mode!r}: its two "
+                     "generators take the real and the fake half of every batch; use "
+                     "balance=halves (or auto).")
+  return config.balance
 
 
 def train_dataset(config, initial_epoch=0, steps=None):

@@ -107,9 +107,10 @@ def check_test_data(config):
 def check_training(config):
   """Everything `run_experiment(config)` needs (see the module doc)."""
   check_sizes(config)
+  data.train_balance(config)
   if config.weights not in ("", "none", "imagenet") and not os.path.isfile(config.weights):
     raise FileNotFoundError(f"weights file {config.weights} does not exist; expected none, "
-                            "imagenet or a local .weights.h5 file.")
+                            "imagenet or a local .weights.h5 or Keras *_no_top.h5 file.")
   files.check_writable(config.output_dir, "output_dir")
   check_training_data(config)
   check_test_data(config)

@@ -9,6 +9,7 @@ import sys
 import tensorflow as tf
 
 from dfadv_tf import serving
+from dfadv_tf.data import records
 from dfadv_tf.evaluation import grid as grid_lib
 from dfadv_tf.experiment import checkpoints
 from dfadv_tf.experiment import data
@@ -71,11 +72,55 @@ def check_detector(detector, config, source=None):
                      f"{config.image_size}); pass the image_size it was trained at.")
 
 
+def recorded_thresholds(source):
+  """The {"frame", "video"} validation thresholds that the training run recorded in the
+  results.json beside detector file `source` (`run_experiment` writes best_detector.keras
+  and results.json in one folder), or None."""
+  if not source or not os.path.isfile(str(source)):
+    return None
+  path = os.path.join(os.path.dirname(os.path.abspath(source)), checkpoints.RESULTS)
+  if not os.path.isfile(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    results = json.load(f)
+  for by_grid in results.values():
+    for by_set in by_grid.values():
+      for metrics in by_set.values():
+        if "val_threshold" in metrics and "video_val_threshold" in metrics:
+          return {"frame": metrics["val_threshold"],
+                  "video": metrics["video_val_threshold"], "source": path}
+  return None
+
+
+def _has_validation_split(config):
+  """Whether the training selection has real and fake validation records (an
+  evaluation-only dataset, say a test-only labelled folder, has none)."""
+  try:
+    shards = data.training_selection(config).shards("val")
+  except ValueError:  # the dataset has none of the train methods
+    return False
+  return {s["label"] for s in shards if s["records"]} >= {records.REAL_LABEL,
+                                                          records.FAKE_LABEL}
+
+
 def validation_thresholds(detector, config, source=None):
   """`grid.validation_thresholds` of a detector on the validation split of the training
   selection (every record, in order): {"frame", "video"} fake-probability thresholds of
-  best balanced accuracy; None, with a warning, when the split cannot give one (empty,
-  or one class only)."""
+  best balanced accuracy. Where the dataset has no such split (evaluation-only data),
+  the thresholds the detector's training run recorded (`recorded_thresholds`, with
+  "source": that results.json), said in one line. None, with a warning, when neither
+  can give one (the tables then have no ACC@val column)."""
+  if not _has_validation_split(config):
+    recorded = recorded_thresholds(source)
+    if recorded is not None:
+      print(f"NOTE: dataset {config.dataset!r} has no validation split of the training "
+            f"selection; ACC@val uses the thresholds recorded by the training run "
+            f"({recorded['source']}).", file=sys.stderr)
+      return recorded
+    print(f"WARNING: dataset {config.dataset!r} has no validation split of the training "
+          f"selection and {source or 'the detector'} has no results.json of its training "
+          "run beside it: ACC@val is left out.", file=sys.stderr)
+    return None
   selection = data.training_selection(config)
   val = data.grid_datasets(config, {"validation": selection}, split="val")["validation"]
   try:

@@ -7,15 +7,22 @@
       -> GlobalAveragePooling2D "pool" -> Dropout "dropout" (if > 0) -> Dense(2) "logits"
 
 with float32 logits (fake = 1, real = 0) whatever the dtype policy. The backbones are
-`keras.applications`' EfficientNet B0-B7, EfficientNetV2 and Xception without their top,
+`keras.applications`' EfficientNet B0-B7, EfficientNetV2, Xception, MobileNet (alpha 0.25,
+0.5, 0.75, 1.0), MobileNetV2, MobileNetV3 Small / Large and ResNet50 without their top,
 plus `small_cnn`, a few conv-BN-ReLU stride-2 blocks for tests and the CPU demo.
+`INPUT_RANGES` is the one table of what each family takes (also read by
+`models.classifiers`). A keras.applications backbone built from random weights logs a
+one-line warning once per process: such a detector needs pretrained weights to learn
+anything on real faces (App. A: every backbone starts from ImageNet).
 """
 
 import dataclasses
+import functools
 import os
 import types
 import typing
 
+from absl import logging
 import keras
 
 from dfadv_tf import checks
@@ -49,6 +56,42 @@ def register_backbone(name, family, build=None, application=None):
   _REGISTRY[name] = Backbone(name, family, build, application)
 
 
+@dataclasses.dataclass(frozen=True)
+class InputRange:
+  """What a family's keras.applications model takes, from images in [-1, 1]:
+  `images * scale + offset`, then for `caffe` (ResNet50's non-affine preprocessing:
+  `keras.applications.resnet50.preprocess_input`) RGB -> BGR minus the ImageNet channel
+  means. min_size: the smallest input side its keras.applications model accepts."""
+  scale: float = 1.0
+  offset: float = 0.0
+  caffe: bool = False
+  min_size: int = 1
+
+
+# The one table of input ranges: family -> InputRange. keras' EfficientNet (V1, V2) and
+# MobileNetV3 take [0, 255] and normalise inside; Xception, Inception, MobileNet V1 / V2
+# take [-1, 1] ("tf" preprocessing); ResNet50 takes caffe-preprocessed BGR pixels.
+INPUT_RANGES = {
+    "efficientnet": InputRange(127.5, 127.5, min_size=32),
+    "efficientnetv2": InputRange(127.5, 127.5, min_size=32),
+    "xception": InputRange(min_size=71),
+    "inception": InputRange(min_size=75),
+    "mobilenet": InputRange(min_size=32),
+    "mobilenetv2": InputRange(min_size=32),
+    "mobilenetv3": InputRange(127.5, 127.5, min_size=32),
+    "resnet": InputRange(127.5, 127.5, caffe=True, min_size=32),
+    "small_cnn": InputRange(),
+}
+# Views of INPUT_RANGES: family -> (scale, offset), and the keras.applications families'
+# smallest input side.
+INPUT_SCALING = types.MappingProxyType(
+    {family: (r.scale, r.offset) for family, r in INPUT_RANGES.items()})
+MIN_IMAGE_SIZE = types.MappingProxyType(
+    {family: r.min_size for family, r in INPUT_RANGES.items() if family != "small_cnn"})
+# ImageNet channel means (B, G, R) of caffe preprocessing.
+CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
+MOBILENET_ALPHAS = (0.25, 0.5, 0.75, 1.0)
+
 for _i in range(8):
   register_backbone(f"efficientnetb{_i}", "efficientnet",
                     application=getattr(keras.applications, f"EfficientNetB{_i}"))
@@ -56,18 +99,17 @@ for _v in ("B0", "B1", "B2", "B3", "S", "M", "L"):
   register_backbone(f"efficientnetv2{_v.lower()}", "efficientnetv2",
                     application=getattr(keras.applications, f"EfficientNetV2{_v}"))
 register_backbone("xception", "xception", application=keras.applications.Xception)
+for _alpha in MOBILENET_ALPHAS:  # mobilenet025, mobilenet050, mobilenet075, mobilenet100
+  register_backbone(f"mobilenet{round(_alpha * 100):03d}", "mobilenet",
+                    application=functools.partial(keras.applications.MobileNet,
+                                                  alpha=_alpha))
+register_backbone("mobilenetv2", "mobilenetv2", application=keras.applications.MobileNetV2)
+register_backbone("mobilenetv3small", "mobilenetv3",
+                  application=keras.applications.MobileNetV3Small)
+register_backbone("mobilenetv3large", "mobilenetv3",
+                  application=keras.applications.MobileNetV3Large)
+register_backbone("resnet50", "resnet", application=keras.applications.ResNet50)
 register_backbone("small_cnn", "small_cnn")
-
-# family -> (scale, offset) taking [-1, 1] to the range its backbone expects: keras'
-# EfficientNet (V1 and V2) takes [0, 255] and normalises inside; Xception takes [-1, 1].
-INPUT_SCALING = {
-    "efficientnet": (127.5, 127.5),
-    "efficientnetv2": (127.5, 127.5),
-    "xception": (1.0, 0.0),
-    "small_cnn": (1.0, 0.0),
-}
-# The smallest input side each family's keras.applications model accepts.
-MIN_IMAGE_SIZE = {"efficientnet": 32, "efficientnetv2": 32, "xception": 71}
 
 # keras.applications builds EfficientNet with this stochastic-depth rate.
 _KERAS_DROP_CONNECT = 0.2
@@ -83,16 +125,22 @@ def get(name):
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
 class InputScaling(keras.layers.Layer):
-  """`images * scale + offset`: maps [-1, 1] images to a backbone's input range."""
+  """`images * scale + offset`: maps [-1, 1] images to a backbone's input range; with
+  `caffe`, then RGB -> BGR minus `CAFFE_BGR_MEAN` (an `InputRange`)."""
 
-  def __init__(self, scale=1.0, offset=0.0, **kwargs):
+  def __init__(self, scale=1.0, offset=0.0, caffe=False, **kwargs):
     super().__init__(**kwargs)
     self.scale = float(scale)
     self.offset = float(offset)
+    self.caffe = bool(caffe)
 
   def call(self, images):
-    return images * keras.ops.cast(self.scale, images.dtype) + keras.ops.cast(
+    images = images * keras.ops.cast(self.scale, images.dtype) + keras.ops.cast(
         self.offset, images.dtype)
+    if self.caffe:
+      images = keras.ops.flip(images, axis=-1) - keras.ops.cast(CAFFE_BGR_MEAN,
+                                                                images.dtype)
+    return images
 
   def compute_output_shape(self, input_shape):
     return input_shape
@@ -100,7 +148,15 @@ class InputScaling(keras.layers.Layer):
   def get_config(self):
     config = super().get_config()
     config.update(scale=self.scale, offset=self.offset)
+    if self.caffe:
+      config["caffe"] = True
     return config
+
+
+def input_scaling(family, name="input_scaling"):
+  """The `InputScaling` layer of `family` (a key of INPUT_RANGES)."""
+  entry = INPUT_RANGES[family]
+  return InputScaling(entry.scale, entry.offset, caffe=entry.caffe, name=name)
 
 
 def _small_cnn(input_shape, width):
@@ -155,8 +211,23 @@ def application(name, input_shape, weights):
 
 def _weights_mismatch(weights, name, input_shape, error):
   return ValueError(f"weights file {weights} does not fit backbone {name!r} at input "
-                    f"shape {input_shape}: expected the `.weights.h5` of that backbone "
-                    f"({str(error).splitlines()[0]})")
+                    f"shape {input_shape}: expected the `.weights.h5` of that backbone or, "
+                    "for a keras.applications backbone, Keras' own legacy HDF5 file of "
+                    f"that model (`*_no_top.h5`) ({str(error).splitlines()[0]})")
+
+
+_WARNED_RANDOM = set()
+
+
+def _warn_random_weights(name):
+  """Logs once per process that keras.applications backbone `name` starts from random
+  weights."""
+  if name in _WARNED_RANDOM:
+    return
+  _WARNED_RANDOM.add(name)
+  logging.warning("backbone %r starts from random weights: results on real faces need "
+                  "pretrained weights (--weights=imagenet, or a local file such as Keras' "
+                  "*_no_top.h5).", name)
 
 
 def image_shape(image_size):
@@ -181,12 +252,15 @@ def build_detector(name, image_size, weights=None, dropout=0.0, drop_connect=0.2
       "multi_attention_efficientnetb<i>" (`multi_attention`) are the Table VI detectors
       (registered by their modules), subclassed models without a nested backbone for
       `get_backbone`.
-    image_size: int or (height, width), the input size (EfficientNet >= 32,
-      Xception >= 71).
-    weights: None (random init), "imagenet" (downloaded by keras on first use, needs the
-      network), or the path of a local weights file for the backbone: a
+    image_size: int or (height, width), the input size (at least the family's
+      `INPUT_RANGES` min_size: Xception 71, the other keras.applications 32).
+    weights: None (random init; a keras.applications backbone warns once), "imagenet"
+      (downloaded by keras on first use, needs the network), or the path of a local
+      weights file for the backbone, at any input size: a
       `get_backbone(detector).save_weights(...)` `.weights.h5` file, or for the
-      keras.applications backbones keras' own `*_notop.h5`. The head is always random.
+      keras.applications backbones Keras' own legacy HDF5 file (`*_notop.h5`,
+      `mobilenet_2_5_224_tf_no_top.h5`, ...), which `keras.Model.load_weights` reads
+      by layer order. The head is always random.
     dropout: rate in [0, 1) of the Dropout before the Dense(2) head.
     drop_connect: stochastic-depth rate in [0, 1) of EfficientNet (V1 and V2) blocks;
       the other backbones have none and ignore it.
@@ -222,13 +296,14 @@ def build_detector(name, image_size, weights=None, dropout=0.0, drop_connect=0.2
       except ValueError as e:
         raise _weights_mismatch(weights, name, input_shape, e) from e
   else:
+    if weights is None:
+      _warn_random_weights(name)
     backbone = application(name, input_shape, weights)
     if family.startswith("efficientnet"):
       set_drop_connect(backbone, drop_connect)
 
-  scale, offset = INPUT_SCALING[family]
   images = keras.Input(input_shape, name="images")
-  x = InputScaling(scale, offset, name="input_scaling")(images)
+  x = input_scaling(family)(images)
   x = backbone(x)
   x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
   if dropout > 0:

@@ -4,10 +4,30 @@ import json
 import os
 import tempfile
 
+import cv2
+import numpy as np
 import pytest
 import tensorflow as tf
 
 from tests.testing import tools as utils
+
+FACE_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
+
+
+def write_face_folder(root, per_class=4, size=40):
+  """A tiny stand-in of the shared sample's layout: train/ and test/, each with real/
+  and fake/<method>/ PNGs (fakes: noisier, so that there is something to learn)."""
+  rng = np.random.default_rng(0)
+  for split in ("train", "test"):
+    for folder in ("real",) + tuple(os.path.join("fake", m) for m in FACE_METHODS):
+      os.makedirs(os.path.join(root, split, folder))
+      for n in range(per_class * (2 if folder == "real" else 1)):
+        image = rng.integers(60, 200, (1, 1, 3)) * np.ones((size, size, 3))
+        if folder != "real":
+          image = image + rng.normal(0, 40, image.shape)
+        cv2.imwrite(os.path.join(root, split, folder, f"roi_{n}.png"),
+                    np.clip(image, 0, 255).astype(np.uint8))
+  return root
 
 SCRIPT = os.path.join(utils.ROOT, "benchmarks", "reproduce.py")
 
@@ -57,6 +77,61 @@ class ReproduceTest(tf.test.TestCase):
     other = reproduce(args[:-1] + ["--train_args=--epochs=2"], check=False)
     self.assertEqual(other.returncode, 1)
     self.assertIn("seed_0 was trained with other arguments", other.stderr)
+
+  @pytest.mark.slow
+  def test_real_faces_suite_with_the_clamp_study(self):  # 7 min busy: 6 dfadv-train runs
+    tmp = tempfile.mkdtemp(prefix="real-faces-")
+    faces = write_face_folder(os.path.join(tmp, "faces"))
+    out = os.path.join(tmp, "runs")
+    tiny = [f for f in utils.TINY_FLAGS if not f.startswith("--image_size")]
+    args = ["--suite=real_faces", f"--faces_root={faces}", "--weights=none",
+            "--modes=baseline,two_gen_bat", "--seeds=2", "--train_methods=NeuralTextures",
+            "--clamp=paper,low", f"--output_dir={out}", "--train_args=" + " ".join(tiny)]
+    first = reproduce(args).stdout
+    self.assertIn("preprocessing", first)
+    self.assertIn("6 runs (2 modes x 2 seeds x 1 training methods, generator modes x 2 "
+                  "floors)", first)
+    self.assertRegex(first, r"estimate: 6 runs to train, about \d+\.\d h \(baseline "
+                            r"\d+\.\d\d s, two_gen_bat \d+\.\d\d s a step")
+    self.assertRegex(first, r"\[ 2/6\] NeuralTextures two_gen_bat floor paper seed 0: "
+                            r"trained in \d+ s \(cross-method Avg AUC \d+\.\d\d; clamped: "
+                            r"g_fake_clamped \d+%, g_real_clamped \d+%\)")
+    tables = os.path.join(out, "NeuralTextures", "tables")
+    with open(os.path.join(tables, "cross_method.md"), encoding="utf-8") as f:
+      summary = f.read()
+    for name in ("| Baseline | 2 |", "| + Two-Gen-BAT (floor paper = 1) | 2 |",
+                 "| + Two-Gen-BAT (floor low = 0.01) | 2 |", "DF original AUC (%)",
+                 "NT original ACC@val (%)"):
+      self.assertIn(name, summary)
+    with open(os.path.join(tables, "cross_method_vs_baseline.md"), encoding="utf-8") as f:
+      self.assertRegex(f.read(), r"\| \+ Two-Gen-BAT \(floor low = 0\.01\) \| 2 \| "
+                                 r"[+-]\d+\.\d\d ± \d+\.\d\d \([0-2]/2\) \|")
+    with open(os.path.join(tables, "clamped.md"), encoding="utf-8") as f:
+      clamp = f.read()
+    self.assertRegex(clamp, r"\| \+ Two-Gen-BAT \(floor paper = 1\) \| 1 \| 2 \| "
+                            r"\d+\.\d ± \d+\.\d \| \d+\.\d ± \d+\.\d \|")
+    self.assertFalse(os.path.exists(os.path.join(tables, "cross_method_video.md")))
+    with open(os.path.join(out, "NeuralTextures", "baseline", "seed_1", "config.json"),
+              encoding="utf-8") as f:
+      config = json.load(f)
+    self.assertEqual((config["balance"], config["train_methods"], config["seed"]),
+                     ("halves", ["NeuralTextures"], 1))
+    # Resumable: nothing is preprocessed or trained again.
+    second = reproduce(args).stdout
+    self.assertEqual(second.count("done before"), 6)
+    self.assertNotIn("preprocessing", second)
+    self.assertNotIn("trained in", second)
+
+  def test_real_faces_suite_skips_without_the_shared_sample(self):
+    result = utils.run_python([SCRIPT, "--suite=real_faces"], check=False,
+                              DFADV_SHARED=os.path.join(tempfile.mkdtemp(), "absent"))
+    self.assertEqual(result.returncode, 0)
+    self.assertIn("skipping the real_faces suite: no face sample at", result.stdout)
+    result = reproduce(["--suite=real_faces", "--faces_root=/no/such/faces"], check=False)
+    self.assertEqual(result.returncode, 2)
+    self.assertIn("--faces_root /no/such/faces is not a folder", result.stderr)
+    result = reproduce(["--suite=real_faces", "--clamp=tiny"], check=False)
+    self.assertIn("--clamp: 'tiny' is neither one of", result.stderr)
 
   def test_bad_arguments(self):
     result = reproduce(["--modes=baseline,nope"], check=False)

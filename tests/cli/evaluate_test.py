@@ -4,9 +4,24 @@ import json
 import os
 import tempfile
 
+import cv2
+import numpy as np
 import tensorflow as tf
 
 from tests.testing import tools as utils
+
+
+def write_labelled_images(folder, count=4, size=40):
+  """`count` real (smooth) and `count` fake (noisy) PNGs under folder/real and
+  folder/fake."""
+  rng = np.random.default_rng(0)
+  for top in ("real", "fake"):
+    os.makedirs(os.path.join(folder, top))
+    for n in range(count):
+      image = np.full((size, size, 3), 60 + 20 * n, np.uint8)
+      if top == "fake":
+        image = np.clip(image + rng.integers(0, 80, image.shape), 0, 255).astype(np.uint8)
+      cv2.imwrite(os.path.join(folder, top, f"{top}{n}.png"), image)
 
 
 class EvaluateToolTest(tf.test.TestCase):
@@ -37,6 +52,47 @@ class EvaluateToolTest(tf.test.TestCase):
     self.assertIn("*ACC: at threshold 0.5 (the paper's). ACC@val: at the frame-level "
                   "threshold", result.stdout)
     self.assertIn("ACC@val: at the video-level threshold", result.stdout)
+
+  def test_evaluation_only_folders(self):
+    # A labelled folder with only test/ (or only real/ and fake/ with --whole_split=test)
+    # -> records with no train or val split -> dfadv-evaluate; ACC@val from the training
+    # run's results.json beside the detector, or left out with a note without one.
+    tmp = tempfile.mkdtemp(prefix="evaluate-only-")
+    write_labelled_images(os.path.join(tmp, "test_only", "test"))
+    write_labelled_images(os.path.join(tmp, "whole"))
+    data_root = os.path.join(tmp, "records")
+    for name, extra in (("test_only", []), ("whole", ["--whole_split=test"])):
+      result = utils.run_binary("tools.preprocess", [
+          "--layout=folder", f"--input={tmp}/{name}", f"--data_root={data_root}",
+          f"--dataset={name}", "--face_detector=none", "--image_size=32", *extra])
+      self.assertIn("evaluation-only", result.stderr)
+      with open(os.path.join(data_root, name, "index.json"), encoding="utf-8") as f:
+        self.assertEqual({s["split"] for s in json.load(f)["shards"]}, {"test"})
+    trained = os.path.join(tmp, "run")
+    utils.save_tiny_detector(os.path.join(trained, "best_detector.keras"))
+    with open(os.path.join(trained, "results.json"), "w", encoding="utf-8") as f:
+      json.dump({"small_cnn": {"cross_method": {"NT c23": {
+          "auc": 0.5, "val_threshold": 0.25, "video_val_threshold": 0.75}}}}, f)
+    bare = os.path.join(tmp, "bare")
+    utils.save_tiny_detector(os.path.join(bare, "best_detector.keras"))
+    for name in ("test_only", "whole"):
+      out = os.path.join(tmp, f"scores_{name}")
+      result = utils.run_binary("tools.evaluate", [
+          f"--data_root={data_root}", f"--dataset={name}", "--image_size=32",
+          "--batch_size=4", f"--output_dir={out}",
+          f"--detectors=trained={trained}/best_detector.keras,bare={bare}/best_detector.keras"])
+      self.assertIn("ACC@val uses the thresholds recorded by the training run", result.stderr)
+      self.assertIn("ACC@val is left out", result.stderr)
+      with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+        results = json.load(f)
+      (metrics,) = results["trained"][next(iter(results["trained"]))].values()
+      self.assertEqual((metrics["val_threshold"], metrics["video_val_threshold"]),
+                       (0.25, 0.75))
+      self.assertEqual(metrics["n"], 8)
+      (bare_metrics,) = results["bare"][next(iter(results["bare"]))].values()
+      self.assertNotIn("acc_val", bare_metrics)
+      self.assertIn("as recorded by the training run (this data has no validation split",
+                    result.stdout)
 
   def test_missing_detector_file_is_named(self):
     result = utils.run_binary("tools.evaluate", ["--detectors=/nonexistent/x.keras"],

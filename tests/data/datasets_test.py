@@ -3,6 +3,7 @@ that layout, the seeded group split, recompression and the preprocessing."""
 
 import collections
 import os
+import shutil
 
 import numpy as np
 import tensorflow as tf
@@ -217,6 +218,26 @@ class LayoutsTest(tf.test.TestCase):
     for v in grouped:
       by_clip[v.video_id.split("/")[1][:5]].add(v.split)
     self.assertEqual(sorted(s for (s,) in by_clip.values()), ["test", "train", "val"])
+
+  def test_folder_for_evaluation_only(self):
+    # No train/: the splits there are kept (test only); real/ and fake/ with whole_split:
+    # every item in that split; whole_split on a split folder is refused.
+    pre = layouts.folder(os.path.join(self.root, "pre"), presplit=True, methods=("x",))
+    test_only = os.path.join(self.root, "test_only")
+    os.makedirs(test_only)
+    shutil.copytree(os.path.join(pre, "test"), os.path.join(test_only, "test"))
+    with self.assertLogs(level="WARNING") as logs:
+      videos = datasets.folder_videos(test_only)
+    self.assertIn("evaluation-only", logs.output[0])
+    self.assertEqual({v.split for v in videos}, {"test"})
+    self.assertLen(videos, 6)
+    whole = layouts.folder(os.path.join(self.root, "whole"))
+    videos = datasets.folder_videos(whole, whole_split="test")
+    self.assertEqual({v.split for v in videos}, {"test"})
+    self.assertLen(videos, len(datasets.folder_videos(whole)))
+    with self.assertRaisesRegex(ValueError, "whole_split='test' puts a folder .* is split "
+                                "already"):
+      datasets.folder_videos(pre, whole_split="test")
 
   def test_folder_presplit_and_errors(self):
     root = layouts.folder(os.path.join(self.root, "pre"), presplit=True, methods=("x",))

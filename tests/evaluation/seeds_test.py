@@ -43,6 +43,14 @@ class SeedTablesTest(tf.test.TestCase):
     self.assertEqual(positive, 1)
     self.assertEqual(cells[("FS c23", "auc")][2], 0)  # 0 and -2: none positive
 
+  def test_acc_at_val_column_when_every_run_has_it(self):
+    with_val = {mode: {seed: {"g": {"NT": dict(r["cross_method"]["FS c23"], acc_val=0.6)}}
+                       for seed, r in by_seed.items()} for mode, by_seed in RUNS.items()}
+    summary = seeds.seed_tables(with_val, "g")["summary"][0]
+    self.assertIn("| NT ACC@val (%) |", summary)
+    self.assertIn("60.00 ± 0.00", summary)
+    self.assertNotIn("ACC@val", seeds.seed_tables(RUNS, "cross_method")["summary"][0])
+
   def test_markdown_and_csv_tables(self):
     out = self.get_temp_dir()
     names = {"baseline": "Baseline", "two_gen_bat": "+ Two-Gen-BAT"}

@@ -78,6 +78,29 @@ class DataTest(utils.ExperimentTestCase):
     for _, labels in data.train_dataset(config):
       self.assertAllEqual(labels, np.arange(config.batch_size) % 2)
 
+  def test_one_balance_gives_every_mode_the_same_batches(self):
+    # The paired tables compare modes of the same seed: with balance=halves the baseline,
+    # a gradient mode and Two-Gen-BAT draw identical batch sequences.
+    def batches(mode, seed=0, balance="halves"):
+      config = self.config(mode=mode, seed=seed, balance=balance, epochs=2,
+                           steps_per_epoch=2, deterministic=True)
+      return [(x.numpy(), y.numpy()) for x, y in data.train_dataset(config)]
+    baseline = batches("baseline")
+    self.assertLen(baseline, 4)
+    for mode in ("grad_bat", "two_gen_bat"):
+      for (x, y), (x0, y0) in zip(batches(mode), baseline):
+        self.assertAllEqual(x, x0, msg=mode)
+        self.assertAllEqual(y, y0, msg=mode)
+    other_seed = batches("baseline", seed=1)
+    self.assertFalse(all(np.array_equal(x, x0) for (x, _), (x0, _) in zip(other_seed,
+                                                                            baseline)))
+    # auto: the baseline draws oversample batches, unlike Two-Gen-BAT's halves.
+    auto = batches("baseline", balance="auto")
+    self.assertFalse(all(np.array_equal(y, y0) for (_, y), (_, y0) in zip(auto, baseline)))
+    with self.assertRaisesRegex(ValueError, "balance='oversample' does not fit mode "
+                                "'two_gen_bat'"):
+      data.train_balance(self.config(mode="two_gen_bat", balance="oversample"))
+
   def test_grids(self):
     grids = experiment.test_grids(self.config(extra_test_datasets=("dfd", "celebdf")))
     self.assertEqual(sorted(grids), ["cross_method", "cross_quality"])

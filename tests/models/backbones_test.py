@@ -12,9 +12,30 @@ from absl.testing import parameterized
 from keras.src.backend import config as keras_config
 from keras.src.utils import file_utils
 
+import h5py
+
 from dfadv_tf.models.backbones import (BACKBONES, INPUT_SCALING, InputScaling,
                                        build_detector, get_backbone)
+from tests.testing import tools
 from tests.testing.layers import run_layer_test
+
+SHARED_MOBILENET = os.path.join(tools.SHARED, "weights", "mobilenet_2_5_224_tf_no_top.h5")
+
+
+def save_legacy_hdf5(model, path):
+  """Writes `model`'s weights as Keras 2's `save_weights("x.h5")` did (the legacy HDF5
+  layout of keras.applications' `*_no_top.h5` files: a group per layer, its weights
+  listed in order by a `weight_names` attribute)."""
+  with h5py.File(path, "w") as f:
+    f.attrs["layer_names"] = [layer.name.encode("utf8") for layer in model.layers]
+    f.attrs["backend"] = b"tensorflow"
+    f.attrs["keras_version"] = b"2.15.0"
+    for layer in model.layers:
+      group = f.create_group(layer.name)
+      names = [f"{layer.name}/{w.path.split('/')[-1]}:0" for w in layer.weights]
+      group.attrs["weight_names"] = [n.encode("utf8") for n in names]
+      for name, weight in zip(names, layer.weights):
+        group.create_dataset(name, data=keras.ops.convert_to_numpy(weight))
 
 
 def _images(size, batch=2, seed=0):
@@ -42,6 +63,14 @@ class BackbonesTest(tf.test.TestCase, parameterized.TestCase):
        keras.applications.xception.preprocess_input),
       ("efficientnetv2b0", keras.applications.EfficientNetV2B0, 32,
        keras.applications.efficientnet_v2.preprocess_input),
+      ("mobilenet025", lambda **kw: keras.applications.MobileNet(alpha=0.25, **kw), 32,
+       keras.applications.mobilenet.preprocess_input),
+      ("mobilenetv2", keras.applications.MobileNetV2, 32,
+       keras.applications.mobilenet_v2.preprocess_input),
+      ("mobilenetv3small", keras.applications.MobileNetV3Small, 32,
+       keras.applications.mobilenet_v3.preprocess_input),
+      ("resnet50", keras.applications.ResNet50, 32,
+       keras.applications.resnet50.preprocess_input),
   )
   def test_features_match_keras_applications(self, name, constructor, size, preprocess):
     detector = build_detector(name, size)
@@ -129,9 +158,51 @@ class BackbonesTest(tf.test.TestCase, parameterized.TestCase):
       family = "efficientnet" if name.startswith("efficientnet") else name
       self.assertEqual((layer.scale, layer.offset), INPUT_SCALING[family])
 
+  def test_registered_families(self):
+    for name in ("mobilenet025", "mobilenet050", "mobilenet075", "mobilenet100",
+                 "mobilenetv2", "mobilenetv3small", "mobilenetv3large", "resnet50"):
+      self.assertIn(name, BACKBONES)
+    self.assertEqual(get_backbone(build_detector("mobilenet050", 32)).name,
+                     "mobilenet_0.50_32")
+
+  def test_legacy_hdf5_weights_at_another_size(self):
+    # Keras' own application files (*_no_top.h5) are legacy HDF5: a tiny MobileNet's
+    # weights written in that layout at 32 px load into a 48 px detector.
+    source = keras.applications.MobileNet(alpha=0.25, include_top=False, weights=None,
+                                          input_shape=(32, 32, 3))
+    path = os.path.join(self.get_temp_dir(), "mobilenet_2_5_32_tf_no_top.h5")
+    save_legacy_hdf5(source, path)
+    detector = build_detector("mobilenet025", 48, weights=path)
+    for ours, theirs in zip(get_backbone(detector).weights, source.weights):
+      self.assertAllClose(ours, theirs, msg=ours.path)
+    with self.assertRaisesRegex(ValueError, "does not fit backbone 'mobilenetv2'.*_no_top"):
+      build_detector("mobilenetv2", 32, weights=path)
+
+  def test_random_weights_warn_once(self):
+    from dfadv_tf.models import backbones  # pylint: disable=g-import-not-at-top
+    backbones._WARNED_RANDOM.discard("mobilenet025")
+    with self.assertLogs(level="WARNING") as logs:
+      build_detector("mobilenet025", 32)
+      build_detector("mobilenet025", 32)
+    warned = [r for r in logs.output if "random weights" in r]
+    self.assertLen(warned, 1)
+    self.assertIn("need pretrained weights", warned[0])
+    self.assertNotIn("\n", warned[0].split(":", 2)[-1])
+
+  @pytest.mark.skipif(not os.path.exists(SHARED_MOBILENET),
+                      reason=f"{SHARED_MOBILENET} is absent (the shared weights live beside "
+                      "the checkout, ../shared; a fresh clone has none)")
+  def test_shared_keras_mobilenet_file(self):
+    detector = build_detector("mobilenet025", 64, weights=SHARED_MOBILENET)
+    kernel = get_backbone(detector).get_layer("conv1").kernel
+    with h5py.File(SHARED_MOBILENET, "r") as f:
+      expected = np.asarray(f["conv1"]["conv1/kernel:0"])
+    self.assertAllClose(kernel, expected)
+    self.assertGreater(float(np.std(expected)), 0.01)  # trained, not a fresh init
+
   def test_invalid_arguments(self):
-    with self.assertRaisesRegex(ValueError, r"'resnet50'.*efficientnetb0.*xception"):
-      build_detector("resnet50", 32)
+    with self.assertRaisesRegex(ValueError, r"'resnet18'.*efficientnetb0.*xception"):
+      build_detector("resnet18", 32)
     with self.assertRaisesRegex(ValueError, "width applies to 'small_cnn' only"):
       build_detector("xception", 71, width=8)
     with self.assertRaisesRegex(ValueError, "no such file"):

@@ -14,6 +14,9 @@ from dfadv_tf.data import synthetic
 from dfadv_tf.models.backbones import build_detector
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The shared real-face sample and weights beside the checkout (`../shared`; the
+# DFADV_SHARED environment variable names another folder); absent on a fresh clone.
+SHARED = os.environ.get("DFADV_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
 DATASET = "ffpp_demo"
 IMAGE_SIZE = 32
 # Overrides that shrink any experiment to a few seconds on 2 CPU cores.
