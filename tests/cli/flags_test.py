@@ -85,7 +85,7 @@ class FlagFilesTest(tf.test.TestCase):
     self.assertEqual(values.extra_test_datasets, ["dfd", "celebdf"])
 
   def test_paper_rows_draw_training_data_as_the_reference(self):
-    paper = [f for f in FLAG_FILES if os.sep + "demo" + os.sep not in f
+    paper = [f for f in FLAG_FILES if os.path.dirname(f) == os.path.join(utils.ROOT, "flags")
              and not _is_attack_file(f)]
     self.assertGreater(len(paper), 60)
     for path in paper:
