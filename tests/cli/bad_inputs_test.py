@@ -447,7 +447,7 @@ class BinaryBadInputsTest(tf.test.TestCase):
     out = os.path.join(self.tmp, "other_config_run")
     config = experiment.ExperimentConfig(output_dir=out, mode="baseline")
     with experiment_checkpoints.claim(config, out):
-      pass
+      os.makedirs(os.path.join(out, "checkpoints"))  # a run that started
     with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
       stored = f.read()
     result = self.assert_fails("tools.train", self.train_args(out, "--mode=two_gen_bat"),
@@ -456,7 +456,8 @@ class BinaryBadInputsTest(tf.test.TestCase):
     self.assert_one_line(result, "train.py")
     with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
       self.assertEqual(f.read(), stored)
-    self.assertEqual(sorted(os.listdir(out)), [".lock", "config.json"])
+    self.assertEqual(sorted(os.listdir(out)), [files.MANIFEST_FILE, ".lock", "checkpoints",
+                                               "config.json"])
 
   def test_train_stops_a_diverged_run_naming_the_step(self):
     out = os.path.join(self.tmp, "diverged_run")
