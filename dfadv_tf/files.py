@@ -68,6 +68,31 @@ def _remove(path):
     os.remove(path)
 
 
+def remove_path(path):
+  """Removes a file, a link or a folder tree (nothing if absent)."""
+  _remove(path)
+
+
+def swap_folders(new, path):
+  """Puts folder `new` in the place of folder `path` (which may be absent): `path` is
+  moved aside, `new` renamed onto it, the old one removed; when the rename fails the
+  old folder is put back (a set of outputs replaced whole, or not at all)."""
+  aside = None
+  if os.path.lexists(path):
+    aside = os.path.join(os.path.dirname(os.path.abspath(path)),
+                         f"{TEMP_PREFIX}old-{os.path.basename(os.path.abspath(path))}")
+    _remove(aside)
+    os.replace(path, aside)
+  try:
+    os.replace(new, path)
+  except BaseException:
+    if aside is not None:
+      os.replace(aside, path)
+    raise
+  if aside is not None:
+    _remove(aside)
+
+
 def temp_file(path):
   """A new empty temporary file beside `path` (its name ends with `path`'s own name, so
   writers that check the extension, e.g. Keras' `.keras`, accept it)."""
@@ -215,12 +240,13 @@ def make_folder(path, what="folder"):
   return path
 
 
-def check_writable(path, name="output", overwrite=True):
+def check_writable(path, name="output", overwrite=True, folder=None):
   """Raises (one line naming `name` and `path`) unless `path` can be written: it does
-  not exist yet (or `overwrite`) and its nearest existing folder is a writable folder.
-  Writes nothing."""
+  not exist yet (or `overwrite`) and its nearest existing folder is a writable folder;
+  a `folder` (default: `name` ends with "_dir") must not be a file. Writes nothing."""
   path = os.path.abspath(path)
-  if name.endswith("_dir") and os.path.lexists(path) and not os.path.isdir(path):
+  folder = name.endswith("_dir") if folder is None else folder
+  if folder and os.path.lexists(path) and not os.path.isdir(path):
     raise NotADirectoryError(f"{name} {path} is not a folder (a file of that name is "
                              "there).")
   if os.path.lexists(path) and not overwrite:

@@ -3,7 +3,10 @@
 `run(main)` is what every `dfadv-*` console script and `tools/*.py` calls. absl
 lists the flags of the main module in `--help`; a console script's main module is the
 generated wrapper, so the binary's flags (every flag defined under `dfadv_tf.cli`) are
-declared key flags of it first. An exception a user can cause (bad flags, files, data)
+declared key flags of it first. `run(main, validate)` calls
+`validate()` first, the binary's single pre-write stage: every flag checked (finite, in
+range, consistent with the others) before anything is written. An exception a user can
+cause (bad flags, files, data)
 is printed as `<program>: error: <message>` on one line and the program exits with 1;
 `--traceback` re-raises it with its Python traceback.
 """
@@ -62,14 +65,17 @@ def _declare_key_flags():
         FLAGS.register_key_flag_for_module(main, flag)
 
 
-def run(main):
-  """`absl.app.run(main)` with the binary's flags in --help and one-line user errors."""
+def run(main, validate=None):
+  """`absl.app.run(main)` with the binary's flags in --help and one-line user errors;
+  `validate()` (the flags' checks, writing nothing) runs before `main`."""
   program = os.path.basename(sys.argv[0])
 
   def guarded(argv):
     if len(argv) > 1:
       raise app.UsageError(f"unexpected arguments {argv[1:]} (flags start with --).")
     try:
+      if validate is not None:
+        validate()
       return main(argv)
     except USER_ERRORS as error:
       if FLAGS.traceback:

@@ -48,6 +48,7 @@ import numpy as np
 
 from dfadv_tf.data import codecs
 from dfadv_tf.data import faces
+from dfadv_tf.data import provenance
 from dfadv_tf.data import records
 
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter")
@@ -838,17 +839,34 @@ def _extract(video, dataset, options, image_format):
 
 
 def preprocess(videos, root, dataset, faces_options=FaceOptions(), workers=1,
-               image_format="png", videos_per_shard=32, progress=True):
+               image_format="png", videos_per_shard=32, progress=True, restart=False):
   """Face crops of `videos` -> TFRecord shards of `<root>/<dataset>`; returns a Summary.
 
   Parallel over videos with `workers` processes (spawned; each builds its own
   detector); shards already complete in the index are skipped. A video that gives no
   record (unreadable, no face) is a failure in the summary, not an error. A shard whose
   videos gave no face at all is not written (a resumed run retries it).
+
+  The dataset is owned while it is written (the output lock of train / evaluate), its
+  inputs are read once each (`provenance.read_once`), and what it is built from is
+  recorded (`provenance.built_from`): a re-run with other inputs or options is refused
+  naming what changed, unless `restart`, which rebuilds it and replaces index and
+  shards whole. Shard names carry a hash of their inputs.
   """
-  writer = records.ShardedWriter(root, dataset)
+  videos = provenance.read_once(videos)
+  options = {**dataclasses.asdict(faces_options), "image_format": image_format,
+             "videos_per_shard": videos_per_shard}
+  built = provenance.built_from(videos, options)
+  with records.ShardedWriter(root, dataset, built, restart) as writer:
+    return _preprocess(writer, videos, built, dataset, faces_options, workers,
+                       image_format, videos_per_shard, progress)
+
+
+def _preprocess(writer, videos, built, dataset, faces_options, workers, image_format,
+                videos_per_shard, progress):
   summary, jobs = Summary(), []
-  for key, group in plan_shards(videos, videos_per_shard):
+  for (*where, number), group in plan_shards(videos, videos_per_shard):
+    key = (*where, provenance.shard_name(number, group, built))
     if writer.is_complete(*key):
       summary.videos_resumed += len(group)
     else:
