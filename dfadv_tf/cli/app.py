@@ -53,7 +53,9 @@ def one_line(error):
   if isinstance(error, KeyError) and error.args:
     message = str(error.args[0])
   lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-  return " ".join(lines) or type(error).__name__
+  text = " ".join(lines) or type(error).__name__
+  # file names that are not valid UTF-8 (surrogate escapes) printed as \xNN
+  return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _declare_key_flags():

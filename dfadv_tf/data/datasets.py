@@ -769,6 +769,11 @@ def plan_shards(videos, videos_per_shard=32):
           for i in range(0, len(group), videos_per_shard)]
 
 
+def printable(text):
+  """`text` with the undecodable bytes of file names (surrogate escapes) as \\xNN."""
+  return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @dataclasses.dataclass
 class Summary:
   """Totals of a preprocessing run; failures: [(video path, reason)], one per video that
@@ -787,7 +792,7 @@ class Summary:
              f"{self.frames_written} ({self.masks_written} with a mask), faces missed: "
              f"{self.faces_missed}, failures: {len(self.failures)}"]
     lines += [f"  {path}: {reason}" for path, reason in self.failures]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -85,7 +85,7 @@ def digest(value):
 
 
 def _listed(names, limit=3):
-  names = sorted(names)
+  names = sorted(os.fsencode(n).decode("utf-8", "backslashreplace") for n in names)
   more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
   return ", ".join(names[:limit]) + more
 
