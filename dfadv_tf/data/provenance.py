@@ -17,12 +17,13 @@ import json
 import os
 import sys
 
+from dfadv_tf.data import faces
+
 SOURCES_FILE = "sources.json"
 
 
 def _files_of(path):
   """The files an input reads: itself, or the images of a folder of frames."""
-  from dfadv_tf.data import faces  # pylint: disable=g-import-not-at-top
   if os.path.isdir(path):
     return [p for _, p in faces.image_sequence(path)]
   return [path]
