@@ -85,6 +85,20 @@ def display_name(path):
   return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def _check_size(name, size, max_pixels):
+  if size is not None and size[0] * size[1] > max_pixels:
+    raise OSError(f"{name}: a {size[0]}x{size[1]} image ({size[0] * size[1] / 1e6:.0f} "
+                  f"megapixels) is larger than the limit of {max_pixels / 1e6:.0f} "
+                  "megapixels; scale it down first.")
+
+
+def check_header(path, max_pixels=MAX_PIXELS):
+  """OSError naming an image file whose header gives more than `max_pixels` (reads its
+  first 256 KiB only): for readers that decode inside TensorFlow."""
+  with open(path, "rb") as f:
+    _check_size(display_name(path), header_size(f.read(1 << 18)), max_pixels)
+
+
 def read_file(path, max_pixels=MAX_PIXELS):
   """uint8 RGB (H, W, 3) of an image file (gray replicated, alpha dropped); OSError
   naming the file when it cannot be read, is larger than `max_pixels` (checked from
@@ -92,20 +106,14 @@ def read_file(path, max_pixels=MAX_PIXELS):
   name = display_name(path)
   with open(path, "rb") as f:
     data = f.read()
-  size = header_size(data)
-  if size is not None and size[0] * size[1] > max_pixels:
-    raise OSError(f"{name}: a {size[0]}x{size[1]} image ({size[0] * size[1] / 1e6:.0f} "
-                  f"megapixels) is larger than the limit of {max_pixels / 1e6:.0f} "
-                  "megapixels; scale it down first.")
+  _check_size(name, header_size(data), max_pixels)
   if truncated(data):
     raise OSError(f"{name}: the image file is truncated (its end is missing); "
                   "re-copy or re-encode it.")
   image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
   if image is None:
     raise OSError(f"{name} is not a readable image.")
-  if image.shape[0] * image.shape[1] > max_pixels:
-    raise OSError(f"{name}: a {image.shape[1]}x{image.shape[0]} image is larger than the "
-                  f"limit of {max_pixels / 1e6:.0f} megapixels; scale it down first.")
+  _check_size(name, image.shape[1::-1], max_pixels)
   return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

@@ -26,6 +26,7 @@ written before them read as well. An index shard entry counts its records with a
 import collections
 import json
 import os
+import sys
 
 import cv2
 import numpy as np
@@ -161,10 +162,14 @@ class ShardedWriter:
   workers, write from one process. Records are serialised deterministically (same
   examples, same bytes); the temporary files that a killed writer left behind are removed
   when the next writer of the dataset starts.
+
+  Used as a context manager (`with ShardedWriter(root, dataset, built_from, restart)`),
+  it also owns the dataset (its output lock) and checks what it was built from
+  (`__enter__`); `dataset` must name a folder under `root` (`files.under_root`).
   """
 
-  def __init__(self, root, dataset, built_from=None, restart=False):
-    self.root, self.dataset = root, dataset
+  def __init__(self, root, dataset, built_from=None, restart=False, adopt_legacy=False):
+    self.root, self.dataset, self.adopt_legacy = root, dataset, adopt_legacy
     self.target = files.under_root(root, dataset, "dataset")
     self.folder, self.built_from, self.restart = self.target, built_from, restart
     self._locks, self._staging = [], None
@@ -189,11 +194,15 @@ class ShardedWriter:
       has_index = os.path.exists(os.path.join(self.target, INDEX_FILE))
       stored = provenance.read(self.target)
       if has_index and not self.restart and self.built_from is not None:
-        if stored is None:
+        if stored is None and self.adopt_legacy:
+          print(f"WARNING: dataset {self.target} has no record of what it was built from "
+                "(an older version wrote it); taking this run's as its record.",
+                file=sys.stderr)
+        elif stored is None:
           raise ValueError(f"dataset {self.target} holds records without a record of what "
                            "they were built from (an older version wrote them); pass "
                            "--restart to rebuild it.")
-        changed = provenance.compare(stored, self.built_from)
+        changed = stored is not None and provenance.compare(stored, self.built_from)
         if changed:
           raise ValueError(f"dataset {self.target} was built from other inputs or "
                            f"options ({changed}); pass --restart to rebuild it, or "

@@ -324,7 +324,9 @@ def make_demo_data(root=DEFAULT_ROOT, dataset=DEFAULT_DATASET, config=DemoConfig
                      f"got {config}")
   checks.one_of(config.codec, CODECS, "codec")
   built = provenance.built_from(options=dataclasses.asdict(config))
-  with records.ShardedWriter(root, dataset, built, restart) as writer:
+  # A benchmark of an older version (no record; its shard names are the same) is
+  # adopted with a warning.
+  with records.ShardedWriter(root, dataset, built, restart, adopt_legacy=True) as writer:
     start = time.time()
     for split, identities in split_identities(config).items():
       todo = [(m, q) for m in METHODS for q in QUALITIES

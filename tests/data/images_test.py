@@ -44,6 +44,8 @@ class ReadFileTest(tf.test.TestCase):
     with self.assertRaisesRegex(OSError, "bomb.png: a 20000x20000 image \\(400 megapixels\\) "
                                 "is larger than the limit of 67 megapixels"):
       images.read_file(path)
+    with self.assertRaisesRegex(OSError, "bomb.png: a 20000x20000 image"):
+      images.check_header(path)  # the attack tool's images, decoded by TensorFlow
 
   def test_truncated_and_undecodable_files_are_named(self):
     pixels = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
