@@ -34,6 +34,7 @@ from dfadv_tf.models.backbones import build_detector, get_backbone
 from dfadv_tf.ops.blur import pixel_gaussian_blur
 from dfadv_tf.training import DetectorModel
 from dfadv_tf.training.base import unpack
+from tests.testing import faults
 from tests.testing import tools as utils
 from tests.testing.video import write_video
 
@@ -198,7 +199,9 @@ class LibraryBadInputsTest(tf.test.TestCase):
     for content, message in (('{"shards": [', "is not valid JSON"),
                              ('[1, 2]', "expected an object with a list 'shards'"),
                              ('{"shards": [{"path": "a"}]}', r"shard entry 0 lacks valid "
-                              r"\['split', 'method', 'quality', 'label', 'records'\]")):
+                              r"\['split', 'method', 'quality', 'label', 'records'\]"),
+                             ('{"shards": ' + "[" * 100000, "is not valid JSON \\(nested "
+                              "too deeply\\)")):
       with self.subTest(content=content):
         files.atomic_write_text(index, content)
         with self.assertRaisesRegex(ValueError, f"dataset index {index}.*{message}"):
@@ -566,6 +569,18 @@ class BinaryBadInputsTest(tf.test.TestCase):
                                "must be >= 0.0 and <= 100, got 150")
     self.assert_one_line(result, "robustness.py")
     self.assertFalse(os.path.exists(out))
+
+  def test_robustness_takes_the_output_lock(self):
+    out = os.path.join(self.tmp, "robustness_locked")
+    detector = os.path.join(self.tmp, "detector8.keras")
+    utils.save_tiny_detector(detector)
+    with faults.lock_held_by_another_process(out) as holder:
+      result = self.assert_fails("tools.robustness", [
+          *self.train_args(out), f"--detectors={detector}", "--corruptions=jpeg",
+          "--severity=jpeg:50"], f"output_dir {out} is in use by another run \\(process "
+                                 f"{holder.pid}\\)")
+    self.assert_one_line(result, "robustness.py")
+    self.assertEqual(sorted(os.listdir(out)), [".lock"])
 
   def test_output_dir_that_is_a_file_and_a_symlinked_lock(self):
     detector = os.path.join(self.tmp, "detector7.keras")
