@@ -777,7 +777,8 @@ def printable(text):
 @dataclasses.dataclass
 class Summary:
   """Totals of a preprocessing run; failures: [(video path, reason)], one per video that
-  gave no record (unreadable, or no face in any frame)."""
+  gave no record (unreadable, or no face in any frame); frames_skipped: the messages
+  of the frames of folders that could not be read (counted in one warning line)."""
   videos_done: int = 0
   videos_resumed: int = 0
   frames_written: int = 0
@@ -785,6 +786,7 @@ class Summary:
   masks_written: int = 0
   shards_written: int = 0
   failures: list = dataclasses.field(default_factory=list)
+  frames_skipped: list = dataclasses.field(default_factory=list)  # unreadable frames
 
   def __str__(self):
     lines = [f"videos done: {self.videos_done} (+{self.videos_resumed} in shards already "
@@ -792,6 +794,9 @@ class Summary:
              f"{self.frames_written} ({self.masks_written} with a mask), faces missed: "
              f"{self.faces_missed}, failures: {len(self.failures)}"]
     lines += [f"  {path}: {reason}" for path, reason in self.failures]
+    if self.frames_skipped:
+      lines.append(f"WARNING: {len(self.frames_skipped)} unreadable frame(s) of folders "
+                   f"skipped; first: {self.frames_skipped[0]}")
     return printable("\n".join(lines))
 
 
@@ -891,6 +896,7 @@ def _preprocess(writer, videos, built, dataset, faces_options, workers, image_fo
     for (key, video, group_size), (examples, result) in zip(jobs, results):
       pending[key].append(examples)
       summary.faces_missed += result.faces_missed
+      summary.frames_skipped += result.frames_skipped
       if result.error:
         summary.failures.append((video.path, result.error))
       if examples:

@@ -153,19 +153,27 @@ def frame_count(path):
       capture.release()
 
 
-def read_frames(path, indices):
+def read_frames(path, indices, skipped=None):
   """Yields (frame index, uint8 RGB frame (H, W, 3)) at the given sorted positions of a
   video, a folder of frames (frame index: `image_sequence`'s number) or an image.
 
   Videos are read sequentially (grab/retrieve, robust for codecs without exact
-  seeking). Raises IOError naming the file if it cannot be opened.
+  seeking). Raises IOError naming the file if it cannot be opened; with a `skipped`
+  list, a frame of a folder that cannot be read is skipped and its message appended.
   """
   if os.path.isdir(path) or is_image(path):
     sequence = image_sequence(path) if os.path.isdir(path) else [(0, path)]
     for position in indices:
       if position < len(sequence):
         number, file = sequence[position]
-        yield number, read_image(file)
+        try:
+          image = read_image(file)
+        except OSError as error:
+          if skipped is None or not os.path.isdir(path):
+            raise
+          skipped.append(str(error))
+          continue
+        yield number, image
     return
   with opencv_path(path) as name:
     yield from _read_video_frames(path, name, indices)
@@ -401,7 +409,9 @@ class FaceCrops:
   crops: [FaceCrop] of the kept tracks, by frame then track; frames_read: frames
   decoded; faces_missed: frames without a kept face; tracks: faces found (all tracks,
   stray ones included); masks_missed: frames whose mask frame could not be read;
-  error: None, or why the media could not be read (not fatal).
+  frames_skipped: [message] of the frames of a folder that could not be read
+  (truncated, too large, no image), skipped; error: None, or why the media could not
+  be read (not fatal).
   """
   path: str
   crops: list = dataclasses.field(default_factory=list)
@@ -409,6 +419,7 @@ class FaceCrops:
   faces_missed: int = 0
   tracks: int = 0
   masks_missed: int = 0
+  frames_skipped: list = dataclasses.field(default_factory=list)
   error: str = None
 
 
@@ -490,7 +501,7 @@ def extract_faces(path, detector, num=None, every=None, random=None, seed=0, mar
 
   try:
     batch = []
-    for index, frame in read_frames(path, indices):
+    for index, frame in read_frames(path, indices, result.frames_skipped):
       result.frames_read += 1
       batch.append((index, frame))
       if len(batch) == batch_size:
