@@ -79,7 +79,8 @@ class ServingTest(tf.test.TestCase):
     serving.export_detector(utils.save_tiny_detector(os.path.join(tmp, "d.keras")),
                             export_dir)
     served = tf.saved_model.load(export_dir).signatures["serving_default"]
-    expected = r"serving_default: images must be uint8 RGB of shape \(B, H, W, 3\) with B, H, W >= 1, got shape\] "
+    expected = (r"serving_default: images must be uint8 RGB of shape \(B, H, W, 3\) with "
+                r"B, H, W >= 1, got shape\] ")
     for shape, message in (((8, 8, 3), expected + r"\[8 8 3\]"),
                            ((1, 8, 8, 4), expected + r"\[1 8 8 4\]"),
                            ((0, 8, 8, 3), expected + r"\[0 8 8 3\]"),

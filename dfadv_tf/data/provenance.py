@@ -132,8 +132,11 @@ def read_once(videos, warn=None):
   when any is dropped."""
   warn = warn or (lambda text: print(f"WARNING: {text}", file=sys.stderr))
   seen, kept, dropped = set(), [], []
-  linked = lambda v: os.path.realpath(v.path) != os.path.abspath(v.path)  # pylint: disable=unnecessary-lambda-assignment
-  for video in sorted(videos, key=lambda v: (linked(v), v.path, v.quality)):
+  def order(video):  # inputs reached through no symlink first
+    linked = os.path.realpath(video.path) != os.path.abspath(video.path)
+    return linked, video.path, video.quality
+
+  for video in sorted(videos, key=order):
     if not os.path.exists(video.path):  # made later (--recompress) or reported later
       kept.append(video)
       continue
