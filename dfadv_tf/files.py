@@ -14,7 +14,8 @@ one run owns.
   folder locked. The lock file is opened without following a symlink (`O_NOFOLLOW`).
 - `under_root(root, name)`: a user-given name made a path that must stay under `root`
   (`..`, absolute names and symlinks out of it are refused).
-- `make_folder(path)`: a folder made or found, "is not a folder" when a file is there.
+- `make_folder(path)`: a folder made or found, "is not a folder" when a file is there;
+  `refuse_symlinks(folder, names)`: outputs are never written through a symlink.
 - `Manifest`: the top-level names a run of this project created in its folder, so that
   starting over (`--restart`) removes those and never the user's own files.
 """
@@ -224,6 +225,17 @@ def under_root(root, name, what="name"):
     raise ValueError(f"{what} {name!r} leads outside {root} (to {path}); expected a name "
                      f"of a folder under {root}.")
   return path
+
+
+def refuse_symlinks(folder, names, what="output_dir"):
+  """OSError naming the first of `names` inside `folder` that is a symbolic link (an
+  output written through it would land outside `folder`); checked with `lstat`."""
+  for name in names:
+    path = os.path.join(folder, name)
+    if os.path.islink(path):
+      raise OSError(f"{what} {folder}: {name} is a symbolic link (to "
+                    f"{os.readlink(path)}); outputs are written only inside {folder}, "
+                    "remove the link.")
 
 
 def make_folder(path, what="folder"):

@@ -40,8 +40,9 @@ FLAGS = flags.FLAGS
 def validate_flags():
   """The flags, the grids' data, the detector files and --output_dir, checked before
   anything is loaded or written."""
-  preflight.check_evaluation(config_flags.config_from_flags(),
-                             config_flags.parse_detectors(FLAGS.detectors).values())
+  config = config_flags.config_from_flags()
+  preflight.check_evaluation(config, config_flags.parse_detectors(FLAGS.detectors).values())
+  files.refuse_symlinks(config.output_dir, ("tables", "logs", "results.json"))
 
 
 def main(argv):

@@ -98,6 +98,7 @@ def validate_flags():
     if not os.path.isfile(path):
       raise FileNotFoundError(f"detector file {path} does not exist.")
   files.check_writable(config.output_dir, "output_dir")
+  files.refuse_symlinks(config.output_dir, ("logs",))
 
 
 def main(argv):

@@ -114,6 +114,7 @@ class claim:  # pylint: disable=invalid-name
   def __enter__(self):
     self.lock.acquire()
     try:
+      files.refuse_symlinks(self.output_dir, OUTPUTS)
       path = os.path.join(self.output_dir, CONFIG_FILE)
       stored = _read_json(path) if os.path.exists(path) and not self.restart else None
       if stored is not None and _started(self.output_dir):

@@ -80,6 +80,19 @@ class ClaimTest(tf.test.TestCase):
     with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
       self.assertEqual(json.load(f)["weights"], "none")
 
+  def test_outputs_are_never_written_through_a_symlink(self):
+    out = os.path.join(self.get_temp_dir(), "linked_logs")
+    elsewhere = os.path.join(self.get_temp_dir(), "elsewhere")
+    os.makedirs(out)
+    os.makedirs(elsewhere)
+    os.symlink(elsewhere, os.path.join(out, "logs"))
+    self.addCleanup(os.remove, os.path.join(out, "logs"))
+    with self.assertRaisesRegex(OSError, "output_dir .*: logs is a symbolic link .*remove "
+                                "the link"):
+      with checkpoints.claim(experiment.ExperimentConfig(output_dir=out), out):
+        pass
+    self.assertFalse(os.path.exists(os.path.join(out, "config.json")))
+
   def test_config_json_that_is_not_an_object(self):
     out = os.path.join(self.get_temp_dir(), "list_config")
     os.makedirs(os.path.join(out, "checkpoints"))
