@@ -26,10 +26,12 @@ train/val/test. Everything is seeded.
 """
 
 import dataclasses
+import os
 import time
 
 import cv2
 import numpy as np
+import tensorflow as tf
 
 from dfadv_tf import checks
 from dfadv_tf.data import codecs
@@ -310,6 +312,18 @@ def render_split(config, identities):
   return videos
 
 
+def _stored_size(root, dataset):
+  """The side of the first stored image of `<root>/<dataset>` (None without one)."""
+  try:
+    shard = records.read_index(root, dataset)["shards"][0]["path"]
+    for serialized in tf.data.TFRecordDataset(os.path.join(root, dataset, shard)).take(1):
+      image = tf.io.decode_image(records.parse_example(serialized)["image"], expand_animations=False)
+      return int(image.shape[0])
+  except (OSError, ValueError, IndexError, tf.errors.OpError):
+    return None
+  return None
+
+
 def make_demo_data(root=DEFAULT_ROOT, dataset=DEFAULT_DATASET, config=DemoConfig(),
                    log=print, restart=False):
   """Writes the benchmark to `<root>/<dataset>` (resumable: complete shards are kept).
@@ -325,8 +339,10 @@ def make_demo_data(root=DEFAULT_ROOT, dataset=DEFAULT_DATASET, config=DemoConfig
   checks.one_of(config.codec, CODECS, "codec")
   built = provenance.built_from(options=dataclasses.asdict(config))
   # A benchmark of an older version (no record; its shard names are the same) is
-  # adopted with a warning.
-  with records.ShardedWriter(root, dataset, built, restart, adopt_legacy=True) as writer:
+  # adopted with a warning when its images have this config's size.
+  with records.ShardedWriter(root, dataset, built, restart,
+                             adopt_legacy=_stored_size(root, dataset) == config.image_size
+                             ) as writer:
     start = time.time()
     for split, identities in split_identities(config).items():
       todo = [(m, q) for m in METHODS for q in QUALITIES

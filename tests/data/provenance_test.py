@@ -118,6 +118,11 @@ class DemoDataRerunTest(tf.test.TestCase):
     with open(os.path.join(root, "d", provenance.SOURCES_FILE), encoding="utf-8") as f:
       self.assertEqual(json.load(f)["options"]["image_size"], 48)
     self.assertEqual(sorted(os.listdir(root)), ["d"])
+    os.remove(os.path.join(root, "d", provenance.SOURCES_FILE))  # as an older version left it
+    with self.assertRaisesRegex(ValueError, "without a record of what they were built from"):
+      synthetic.make_demo_data(root, "d", small, log=lambda _: None)  # 48 px stored
+    synthetic.make_demo_data(root, "d", larger, log=lambda _: None)  # adopted: 48 px
+    self.assertTrue(os.path.exists(os.path.join(root, "d", provenance.SOURCES_FILE)))
 
 
 if __name__ == "__main__":
