@@ -26,9 +26,9 @@ def odd_integer(value, name, minimum=1):
   return int(value)
 
 
-def number(value, name, minimum=None, maximum=None, below=None):
-  """`value` as a float; ValueError unless it is a real number in the given bounds
-  (`minimum` <= value <= `maximum`, value < `below`)."""
+def number(value, name, minimum=None, maximum=None, below=None, above=None):
+  """`value` as a float; ValueError unless it is a finite real number in the given
+  bounds (`minimum` <= value <= `maximum`, `above` < value < `below`)."""
   if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating,
                                                        np.integer)):
     raise ValueError(f"{name} must be a number, got {value!r}.")
@@ -36,6 +36,8 @@ def number(value, name, minimum=None, maximum=None, below=None):
   if not np.isfinite(value):
     raise ValueError(f"{name} must be finite, got {value!r}.")
   bounds = []
+  if above is not None:
+    bounds.append(f"> {above}")
   if minimum is not None:
     bounds.append(f">= {minimum}")
   if maximum is not None:
@@ -43,7 +45,7 @@ def number(value, name, minimum=None, maximum=None, below=None):
   if below is not None:
     bounds.append(f"< {below}")
   if ((minimum is not None and value < minimum) or (maximum is not None and value > maximum)
-      or (below is not None and value >= below)):
+      or (below is not None and value >= below) or (above is not None and value <= above)):
     raise ValueError(f"{name} must be {' and '.join(bounds)}, got {value!r}.")
   return value
 
@@ -66,3 +68,19 @@ def one_of(value, choices, name):
   if value not in choices:
     raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}.")
   return value
+
+
+def requires(condition, message):
+  """ValueError(`message`) unless `condition`: flags that contradict each other."""
+  if not condition:
+    raise ValueError(message)
+
+
+def face_crop_flags(margin, min_face_confidence, face_detector=None, align=False):
+  """The face-cropping flags of `dfadv-detect` and `dfadv-preprocess`: --margin a
+  finite number >= 1 (the crop at least the face box), --min_face_confidence a
+  probability, --align only with MTCNN's landmarks."""
+  number(margin, "--margin", minimum=1.0, maximum=10.0)
+  probability(min_face_confidence, "--min_face_confidence")
+  requires(not align or face_detector in (None, "mtcnn"),
+           f"--align needs MTCNN's landmarks; --face_detector={face_detector} has none.")

@@ -11,14 +11,22 @@ one run owns.
 - `check_writable(path)`: whether `path` can be created, before anything is written.
 - `OutputLock`: an exclusive `flock` on `<folder>/.lock`; the kernel releases it when
   its process ends, however it ends (`kill -9` included), so a crash never leaves a
-  folder locked.
+  folder locked. The lock file is opened without following a symlink (`O_NOFOLLOW`).
+- `under_root(root, name)`: a user-given name made a path that must stay under `root`
+  (`..`, absolute names and symlinks out of it are refused).
+- `make_folder(path)`: a folder made or found, "is not a folder" when a file is there;
+  `refuse_symlinks(folder, names)`: outputs are never written through a symlink.
+- `Manifest`: the top-level names a run of this project created in its folder, so that
+  starting over (`--restart`) removes those and never the user's own files.
 """
 
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import shutil
+import stat
 import tempfile
 
 TEMP_PREFIX = ".tmp-"  # the name of every temporary file or folder starts so
@@ -59,6 +67,31 @@ def _remove(path):
     shutil.rmtree(path, ignore_errors=True)
   elif os.path.lexists(path):
     os.remove(path)
+
+
+def remove_path(path):
+  """Removes a file, a link or a folder tree (nothing if absent)."""
+  _remove(path)
+
+
+def swap_folders(new, path):
+  """Puts folder `new` in the place of folder `path` (which may be absent): `path` is
+  moved aside, `new` renamed onto it, the old one removed; when the rename fails the
+  old folder is put back (a set of outputs replaced whole, or not at all)."""
+  aside = None
+  if os.path.lexists(path):
+    aside = os.path.join(os.path.dirname(os.path.abspath(path)),
+                         f"{TEMP_PREFIX}old-{os.path.basename(os.path.abspath(path))}")
+    _remove(aside)
+    os.replace(path, aside)
+  try:
+    os.replace(new, path)
+  except BaseException:
+    if aside is not None:
+      os.replace(aside, path)
+    raise
+  if aside is not None:
+    _remove(aside)
 
 
 def temp_file(path):
@@ -180,11 +213,54 @@ class Staging:
     self._items = []
 
 
-def check_writable(path, name="output", overwrite=True):
+def under_root(root, name, what="name"):
+  """`root`/`name` (absolute) for a user-given `name`; ValueError naming `what` unless
+  the path, with every symlink resolved, stays under `root` (resolved the same way):
+  `../x`, an absolute name or a symlink out of `root` are refused."""
+  if not name or "\0" in str(name):
+    raise ValueError(f"{what} {name!r} is empty or holds a NUL byte.")
+  base = os.path.realpath(root)
+  path = os.path.realpath(os.path.join(base, name))
+  if path == base or os.path.commonpath([base, path]) != base:
+    raise ValueError(f"{what} {name!r} leads outside {root} (to {path}); expected a name "
+                     f"of a folder under {root}.")
+  return path
+
+
+def refuse_symlinks(folder, names, what="output_dir"):
+  """OSError naming the first of `names` inside `folder` that is a symbolic link (an
+  output written through it would land outside `folder`); checked with `lstat`."""
+  for name in names:
+    path = os.path.join(folder, name)
+    if os.path.islink(path):
+      raise OSError(f"{what} {folder}: {name} is a symbolic link (to "
+                    f"{os.readlink(path)}); outputs are written only inside {folder}, "
+                    "remove the link.")
+
+
+def make_folder(path, what="folder"):
+  """Makes folder `path` (and its parents) unless it is there; NotADirectoryError
+  "is not a folder" naming `what` when `path` or a parent is a file."""
+  if os.path.isdir(path):
+    return path
+  probe = os.path.abspath(path)
+  while not os.path.lexists(probe):
+    probe = os.path.dirname(probe)
+  if not os.path.isdir(probe):
+    raise NotADirectoryError(f"{what} {path}: {probe} is a file, not a folder.")
+  os.makedirs(path, exist_ok=True)
+  return path
+
+
+def check_writable(path, name="output", overwrite=True, folder=None):
   """Raises (one line naming `name` and `path`) unless `path` can be written: it does
-  not exist yet (or `overwrite`) and its nearest existing folder is a writable folder.
-  Writes nothing."""
+  not exist yet (or `overwrite`) and its nearest existing folder is a writable folder;
+  a `folder` (default: `name` ends with "_dir") must not be a file. Writes nothing."""
   path = os.path.abspath(path)
+  folder = name.endswith("_dir") if folder is None else folder
+  if folder and os.path.lexists(path) and not os.path.isdir(path):
+    raise NotADirectoryError(f"{name} {path} is not a folder (a file of that name is "
+                             "there).")
   if os.path.lexists(path) and not overwrite:
     raise FileExistsError(f"{name} {path} exists; pass --overwrite to replace it.")
   parent = path if os.path.isdir(path) else os.path.dirname(path)
@@ -228,9 +304,18 @@ class OutputLock:
     self._fd = None
 
   def acquire(self):
-    os.makedirs(self.folder, exist_ok=True)
+    make_folder(self.folder, self.what)
     path = os.path.join(self.folder, LOCK_FILE)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:  # never through a symlink: the lock file is truncated and written
+      fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError as e:
+      if e.errno != errno.ELOOP:
+        raise
+      raise OSError(f"{self.what} {self.folder}: its lock file {path} is a symbolic link; "
+                    "remove it (a run's lock is a plain file).") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+      os.close(fd)
+      raise OSError(f"{self.what} {self.folder}: {path} is not a plain file; remove it.")
     try:
       fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
@@ -258,3 +343,56 @@ class OutputLock:
   def __exit__(self, *exc):
     self.release()
     return False
+
+
+MANIFEST_FILE = ".dfadv-outputs.json"
+
+
+class Manifest:
+  """The top-level names in `folder` that runs of this project created
+  (`<folder>/.dfadv-outputs.json`, written atomically).
+
+  `claim(names)` records those of `names` that do not exist yet (the user's own
+  `logs/` found there stays the user's); `owned()` lists the recorded names;
+  `clear()` removes them, then the manifest. A folder written by an older version
+  (no manifest, but its `legacy` marker file present) owns every name of `names`.
+  """
+
+  def __init__(self, folder):
+    self.folder = folder
+    self.path = os.path.join(folder, MANIFEST_FILE)
+
+  def owned(self):
+    if not os.path.lexists(self.path):
+      return []
+    try:
+      with open(self.path, encoding="utf-8") as f:
+        names = json.load(f).get("created", [])
+    except (ValueError, AttributeError):
+      raise ValueError(f"{self.path} is not this project's manifest (expected a JSON "
+                       "object with a \"created\" list); remove it.") from None
+    return [n for n in names if isinstance(n, str) and "/" not in n and n not in ("", ".",
+                                                                                   "..")]
+
+  def claim(self, names, legacy=None):
+    """Records the `names` that do not exist in the folder yet (all of `names` when the
+    folder has no manifest but holds `legacy`, a file only a run writes)."""
+    make_folder(self.folder)
+    owned = self.owned()
+    fresh = not os.path.lexists(self.path)
+    if fresh and legacy and os.path.lexists(os.path.join(self.folder, legacy)):
+      new = list(names)
+    else:
+      new = [n for n in names if not os.path.lexists(os.path.join(self.folder, n))]
+    created = owned + [n for n in new if n not in owned]
+    if fresh or created != owned:
+      atomic_write_text(self.path, json.dumps({"created": created}, indent=1) + "\n")
+    return created
+
+  def clear(self, order=None):
+    """Removes the recorded names (in `order` first where given), then the manifest."""
+    owned = self.owned()
+    ordered = [n for n in (order or ()) if n in owned]
+    for name in [n for n in owned if n not in ordered] + ordered:
+      _remove(os.path.join(self.folder, name))
+    _remove(self.path)

@@ -51,14 +51,25 @@ def _fit(crop, size):
   return cv2.resize(crop, tuple(size)[::-1], interpolation=cv2.INTER_AREA)
 
 
+class NonFiniteScore(ValueError):
+  """A detector gave NaN or an infinity: never reported as a score."""
+
+
 def score_crops(detector, crops, batch_size=32):
-  """Fake probabilities (list of float) of uint8 RGB crops (a sequence of (H, W, 3))."""
+  """Fake probabilities (list of float) of uint8 RGB crops (a sequence of (H, W, 3));
+  `NonFiniteScore` (a ValueError naming the detector) when one is not finite."""
   size = serving.detector_image_size(detector)
   scores = []
   for start in range(0, len(crops), batch_size):
     batch = np.stack([_fit(c, size) for c in crops[start:start + batch_size]])
     probability = serving.fake_probability(detector, serving.preprocess(batch, size))
-    scores.extend(float(p) for p in probability.numpy())
+    values = probability.numpy()
+    if not np.all(np.isfinite(values)):
+      raise NonFiniteScore(f"detector {detector.name!r} gave a non-finite fake probability "
+                           f"({values[~np.isfinite(values)][0]}) for crop "
+                           f"{start + int(np.argmin(np.isfinite(values)))}: its weights or "
+                           "its computation are broken (no score is reported).")
+    scores.extend(float(p) for p in values)
   return scores
 
 
@@ -92,13 +103,15 @@ def image_crop(image, face_detector=None, size=256, margin=1.3, align=False):
 
 
 def score_images(detector, paths, face_detector=None, margin=1.3, threshold=0.5,
-                 batch_size=32, align=False, on_crop=None):
+                 batch_size=32, align=False, on_crop=None, skip_unreadable=False):
   """[{"path", "fake_probability", "fake", "face", "faces_found"[, "warning"]}] for image
   files; with `face_detector` the main face of each image is cropped first ("face": its
   box, confidence and landmarks; an image without a face has "face": None and no
   score); without, an image that does not look like a face crop gets a "warning".
   `on_crop(entry, crop)`, if given, is called for every scored image, after its entry
-  has its score, with the uint8 crop that was scored (the model's size)."""
+  has its score, with the uint8 crop that was scored (the model's size). An image that
+  cannot be read (missing, truncated, too large) raises OSError naming it, or with
+  `skip_unreadable` gets an entry {"path", "error"} and no score."""
   size = serving.detector_image_size(detector)
   entries, pending = [], []
 
@@ -111,7 +124,13 @@ def score_images(detector, paths, face_detector=None, margin=1.3, threshold=0.5,
     pending.clear()
 
   for path in paths:
-    image = read_image(path)
+    try:
+      image = read_image(path)
+    except OSError as error:
+      if not skip_unreadable:
+        raise
+      entries.append({"path": path, "error": str(error)})
+      continue
     crop, face, found = image_crop(image, face_detector, max(size), margin, align)
     entry = {"path": path, "face": None if face is None else face.to_json(),
              "faces_found": found}
@@ -181,7 +200,8 @@ def score_video(detector, path, face_detector, frames=32, margin=1.3, threshold=
   "fake_probability"}], "frames": [{"frame_index", "face", "box", "confidence",
   "landmarks", "fake_probability"}], "aggregation", "fake_probability", "fake"[,
   "warning"]} of one video: every tracked face ("face" 0 is the main one) scored in
-  each frame it was found, the video score by `aggregation`. IOError naming the video
+  each frame it was found, the video score by `aggregation`; a video where no face is
+  found has "fake_probability" and "fake" None and a "warning". IOError naming the video
   when it cannot be read. `on_crop(frame_entry, crop)`, if given, is called for every
   entry of "frames" with the uint8 crop that was scored (the model's size)."""
   checks.one_of(aggregation, AGGREGATIONS, "aggregation")
@@ -208,6 +228,10 @@ def score_video(detector, path, face_detector, frames=32, margin=1.3, threshold=
                            "fake_probability": float(np.mean(own))})
     out["fake_probability"] = aggregate(out["frames"], aggregation)
     out["fake"] = out["fake_probability"] >= threshold
+  else:  # an explicit "no result", never a silent one
+    out["fake_probability"], out["fake"] = None, None
+    out["warning"] = (f"{path}: no face found in the {result.frames_read} frames read; "
+                      "the video has no score")
   return out
 
 

@@ -44,29 +44,32 @@ def preprocess(images, image_size):
 
 def check_served_images(images):
   """In-graph checks of the serving signature's `images`, which a SavedModel caller can
-  pass in any shape: (B, H, W, 3) (`tf.ensure_shape`: "Shape of tensor images ... is not
-  compatible") with H and W >= 1 (an assertion naming `images`); InvalidArgumentError
-  otherwise."""
-  images = tf.ensure_shape(images, [None, None, None, 3], name="images")
+  pass in any shape: one assertion (InvalidArgumentError with the message "images must
+  be uint8 RGB of shape (B, H, W, 3) with B, H, W >= 1, got shape [...]") unless they
+  have 4 dimensions, 3 channels and at least one image of at least one pixel."""
   shape = tf.shape(images)
-  sized = tf.debugging.Assert(tf.reduce_all(shape[1:3] >= 1), [
-      "serving_default: images must be uint8 RGB of shape (B, H, W, 3) with H, W >= 1, "
-      "got shape", shape], summarize=4)
-  with tf.control_dependencies([sized]):
-    return tf.identity(images)
+  valid = tf.logical_and(
+      tf.reduce_all(tf.concat([[tf.equal(tf.size(shape), 4)], shape >= 1], 0)),
+      tf.equal(shape[-1], 3))
+  checked = tf.debugging.Assert(valid, [
+      "serving_default: images must be uint8 RGB of shape (B, H, W, 3) with B, H, W >= 1, "
+      "got shape", shape], summarize=5)
+  with tf.control_dependencies([checked]):
+    return tf.ensure_shape(tf.identity(images), [None, None, None, 3], name="images")
 
 
 class ServingModule(tf.Module):
-  """`serving_default(images: uint8 (None, None, None, 3)) -> {"fake_probability": (B,)}`;
-  other shapes are refused by name (`check_served_images`)."""
+  """`serving_default(images: uint8 (B, H, W, 3)) -> {"fake_probability": (B,)}`; other
+  shapes are refused with a message naming the expected one (`check_served_images`)."""
 
   def __init__(self, detector):
     super().__init__(name="dfadv_detector")
     self.detector = detector
     self.image_size = detector_image_size(detector)
 
-  @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8,
-                                              name="images")])
+  # Any shape goes in, so that a wrong one meets `check_served_images`' message rather
+  # than the signature wrapper's bare shape error.
+  @tf.function(input_signature=[tf.TensorSpec(None, tf.uint8, name="images")])
   def serve(self, images):
     images = check_served_images(images)
     probability = fake_probability(self.detector, preprocess(images, self.image_size))

@@ -29,7 +29,15 @@ class ChecksTest(tf.test.TestCase):
         (lambda: checks.nonnegative(-1, "tau"), "tau must be >= 0.0, got -1.0"),
         (lambda: checks.probability(1.5, "p"), r"p must be a probability in \[0, 1\]"),
         (lambda: checks.one_of("c", ("a", "b"), "mode"),
-         r"mode must be one of \('a', 'b'\), got 'c'")):
+         r"mode must be one of \('a', 'b'\), got 'c'"),
+        (lambda: checks.number(0.0, "decay_factor", above=0.0, maximum=1.0),
+         r"decay_factor must be > 0.0 and <= 1.0, got 0.0"),
+        (lambda: checks.face_crop_flags(-1, 0.9), r"--margin must be >= 1.0"),
+        (lambda: checks.face_crop_flags(1.3, float("nan")), "--min_face_confidence must be "
+         "finite"),
+        (lambda: checks.face_crop_flags(1.3, 0.9, "haar", align=True),
+         "--align needs MTCNN's landmarks; --face_detector=haar"),
+        (lambda: checks.requires(False, "--a contradicts --b"), "--a contradicts --b")):
       with self.assertRaisesRegex(ValueError, message):
         call()
 

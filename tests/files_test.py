@@ -146,6 +146,64 @@ class OutputLockTest(tf.test.TestCase):
           files.OutputLock(folder).acquire()
     files.OutputLock(folder).acquire().release()
 
+  def test_a_symlinked_lock_is_not_followed(self):
+    folder = os.path.join(self.get_temp_dir(), "linked")
+    os.makedirs(folder)
+    target = os.path.join(self.get_temp_dir(), "precious.txt")
+    files.atomic_write_text(target, "precious")
+    os.symlink(target, os.path.join(folder, files.LOCK_FILE))
+    with self.assertRaisesRegex(OSError, "lock file .*is a symbolic link"):
+      files.OutputLock(folder, "output_dir").acquire()
+    with open(target, encoding="utf-8") as f:
+      self.assertEqual(f.read(), "precious")
+
+  def test_a_file_named_as_the_folder(self):
+    path = os.path.join(self.get_temp_dir(), "is-a-file")
+    files.atomic_write_text(path, "")
+    with self.assertRaisesRegex(NotADirectoryError, "output_dir .*is-a-file: .* is a file, "
+                                "not a folder"):
+      files.OutputLock(path, "output_dir").acquire()
+    with self.assertRaisesRegex(NotADirectoryError, "output_dir .*is-a-file is not a "
+                                "folder"):
+      files.check_writable(path, "output_dir")
+
+
+class UnderRootTest(tf.test.TestCase):
+
+  def test_names_stay_under_their_root(self):
+    root = os.path.join(self.get_temp_dir(), "root")
+    os.makedirs(root, exist_ok=True)
+    self.assertEqual(files.under_root(root, "ffpp"),
+                     os.path.join(os.path.realpath(root), "ffpp"))
+    for name in ("../escape", "/etc", "a/../../b", "."):
+      with self.assertRaisesRegex(ValueError, f"--dataset .*leads outside {root}"):
+        files.under_root(root, name, "--dataset")
+    outside = os.path.join(self.get_temp_dir(), "outside")
+    os.makedirs(outside, exist_ok=True)
+    os.symlink(outside, os.path.join(root, "out"))
+    self.addCleanup(os.remove, os.path.join(root, "out"))
+    with self.assertRaisesRegex(ValueError, "leads outside"):
+      files.under_root(root, "out/x", "--dataset")
+
+
+class ManifestTest(tf.test.TestCase):
+
+  def test_clear_removes_only_claimed_names(self):
+    folder = os.path.join(self.get_temp_dir(), "m")
+    os.makedirs(os.path.join(folder, "logs"))
+    manifest = files.Manifest(folder)
+    self.assertEqual(manifest.claim(["logs", "tables", "results.json"]),
+                     ["tables", "results.json"])
+    for name in ("tables", "results.json"):
+      files.atomic_write_text(os.path.join(folder, name), "")
+    manifest.clear()
+    self.assertEqual(os.listdir(folder), ["logs"])
+    files.atomic_write_text(os.path.join(folder, "marker"), "")  # an older run's folder
+    self.assertEqual(manifest.claim(["logs"], legacy="marker"), ["logs"])
+    files.atomic_write_text(manifest.path, '"not an object"')
+    with self.assertRaisesRegex(ValueError, "is not this project's manifest"):
+      manifest.owned()
+
 
 if __name__ == "__main__":
   tf.test.main()

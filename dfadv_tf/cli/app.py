@@ -3,7 +3,10 @@
 `run(main)` is what every `dfadv-*` console script and `tools/*.py` calls. absl
 lists the flags of the main module in `--help`; a console script's main module is the
 generated wrapper, so the binary's flags (every flag defined under `dfadv_tf.cli`) are
-declared key flags of it first. An exception a user can cause (bad flags, files, data)
+declared key flags of it first. `run(main, validate)` calls
+`validate()` first, the binary's single pre-write stage: every flag checked (finite, in
+range, consistent with the others) before anything is written. An exception a user can
+cause (bad flags, files, data)
 is printed as `<program>: error: <message>` on one line and the program exits with 1;
 `--traceback` re-raises it with its Python traceback. `--help` / `--helpfull` print
 `help_text` and exit 0 (absl's exit 1); `launch` prints a stored copy of it without
@@ -58,7 +61,9 @@ def one_line(error):
   if isinstance(error, KeyError) and error.args:
     message = str(error.args[0])
   lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-  return " ".join(lines) or type(error).__name__
+  text = " ".join(lines) or type(error).__name__
+  # file names that are not valid UTF-8 (surrogate escapes) printed as \xNN
+  return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _declare_key_flags(main, script=None):
@@ -84,8 +89,9 @@ def help_text(doc, program, full=False, script=None):
   return doc + "\nflags:\n" + flag_str + "\n"
 
 
-def run(main):
-  """`absl.app.run(main)` with the binary's flags in --help and one-line user errors."""
+def run(main, validate=None):
+  """`absl.app.run(main)` with the binary's flags in --help and one-line user errors;
+  `validate()` (the flags' checks, writing nothing) runs before `main`."""
   program = os.path.basename(sys.argv[0])
   doc = sys.modules[main.__module__].__doc__
   request = launch.help_request(sys.argv[1:])
@@ -97,6 +103,8 @@ def run(main):
     if len(argv) > 1:
       raise app.UsageError(f"unexpected arguments {argv[1:]} (flags start with --).")
     try:
+      if validate is not None:
+        validate()
       return main(argv)
     except USER_ERRORS as error:
       if FLAGS.traceback:

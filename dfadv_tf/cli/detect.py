@@ -25,11 +25,13 @@ import sys
 
 from absl import flags
 
+from dfadv_tf import checks
 from dfadv_tf import explain
 from dfadv_tf import scoring
 from dfadv_tf import serving
 from dfadv_tf.cli import app
 from dfadv_tf.data import faces
+from dfadv_tf.data.datasets import printable
 from dfadv_tf.files import atomic_write_text
 from dfadv_tf.files import check_writable
 
@@ -128,56 +130,90 @@ def _face_detector():
                              FLAGS.detect_max_side)
 
 
-def main(argv):
-  del argv
+def validate_flags():
+  """Every flag checked before the detector is loaded or anything is written."""
+  checks.probability(FLAGS.threshold, "--threshold")
+  checks.face_crop_flags(FLAGS.margin, FLAGS.min_face_confidence, FLAGS.face_detector,
+                         FLAGS.align)
+  checks.requires(not (FLAGS.crop_faces and FLAGS.face_detector == "none"),
+                  "--crop_faces needs a face detector; --face_detector=none has none "
+                  "(pass --face_detector=mtcnn or haar, or drop --crop_faces).")
   kind = scoring.kind_of(FLAGS.input)
   if kind != "folder" and not os.path.isfile(FLAGS.input):
     raise OSError(f"--input {FLAGS.input} does not exist.")
-  if FLAGS.align and FLAGS.face_detector != "mtcnn":
-    raise ValueError(f"--align needs MTCNN's landmarks; --face_detector="
-                     f"{FLAGS.face_detector} has none.")
+  if FLAGS.output:
+    check_writable(FLAGS.output, "--output", folder=False)
+    if os.path.isdir(FLAGS.output):
+      raise IsADirectoryError(f"--output {FLAGS.output} is a folder; expected a JSON file "
+                              "name.")
   folder = explain_folder(FLAGS.explain, FLAGS.explain_dir, FLAGS.output)
   if folder:
-    check_writable(folder, "--explain_dir")
+    check_writable(folder, "--explain_dir", folder=True)
+
+
+def _warn(warnings, what):
+  for warning in warnings[:3]:
+    print(f"WARNING: {printable(warning)}", file=sys.stderr)
+  if len(warnings) > 3:
+    print(f"WARNING: {len(warnings) - 3} more {what}.", file=sys.stderr)
+
+
+def main(argv):
+  del argv
+  kind = scoring.kind_of(FLAGS.input)
+  folder = explain_folder(FLAGS.explain, FLAGS.explain_dir, FLAGS.output)
   detector = serving.load_detector(FLAGS.detector, safe_mode=not FLAGS.unsafe_load)
   overlays = OverlayWriter(detector, folder, FLAGS.batch_size,
                            FLAGS.input if kind == "video" else None) if folder else None
   options = {"margin": FLAGS.margin, "threshold": FLAGS.threshold,
              "batch_size": FLAGS.batch_size, "align": FLAGS.align, "on_crop": overlays}
-  if kind == "video":
-    report = {"video": scoring.score_video(detector, FLAGS.input, _face_detector(),
-                                           frames=FLAGS.frames,
-                                           aggregation=FLAGS.aggregation, **options)}
-    warnings = [report["video"]["warning"]] if "warning" in report["video"] else []
-  else:
-    if kind == "folder":
-      paths = sorted(os.path.join(FLAGS.input, f) for f in os.listdir(FLAGS.input)
-                     if f.lower().endswith(scoring.IMAGE_EXTENSIONS))
-      if not paths:
-        raise ValueError(f"--input folder {FLAGS.input} holds no images "
-                         f"{scoring.IMAGE_EXTENSIONS}.")
-    else:
-      paths = [FLAGS.input]
-    face_detector = _face_detector() if FLAGS.crop_faces else None
-    report = {"images": scoring.score_images(detector, paths, face_detector, **options)}
-    warnings = [e["warning"] for e in report["images"] if "warning" in e]
+  try:
+    report, warnings, skipped = _score(kind, detector, options)
+  except scoring.NonFiniteScore as error:
+    raise ValueError(f"--detector {FLAGS.detector}: {error}") from None
   if overlays:
     overlays.close()
     report["explain"] = {"method": "grad_cam", "target": "fake", "folder": folder}
-  for warning in warnings[:3]:
-    print(f"WARNING: {warning}", file=sys.stderr)
-  if len(warnings) > 3:
-    print(f"WARNING: {len(warnings) - 3} more images scored whole the same way.",
-          file=sys.stderr)
-  text = json.dumps(report, indent=2)
+  _warn(warnings, "images scored whole the same way")
+  _warn(skipped, "images skipped the same way")
+  if skipped:
+    print(f"WARNING: {len(skipped)} of {len(report['images'])} images were skipped (no "
+          "score; their \"error\" in the JSON).", file=sys.stderr)
+  text = json.dumps(report, indent=2, allow_nan=False)  # always valid JSON
   if FLAGS.output:
     atomic_write_text(FLAGS.output, text + "\n")
   else:
     print(text)
 
 
+def _score(kind, detector, options):
+  """(report, warnings, skipped-file messages) of --input."""
+  if kind == "video":
+    video = scoring.score_video(detector, FLAGS.input, _face_detector(),
+                                frames=FLAGS.frames, aggregation=FLAGS.aggregation,
+                                **options)
+    return {"video": video}, [video["warning"]] if "warning" in video else [], []
+  if kind == "folder":
+    paths = sorted(os.path.join(FLAGS.input, f) for f in os.listdir(FLAGS.input)
+                   if f.lower().endswith(scoring.IMAGE_EXTENSIONS))
+    if not paths:
+      raise ValueError(f"--input folder {FLAGS.input} holds no images "
+                       f"{scoring.IMAGE_EXTENSIONS}.")
+  else:
+    paths = [FLAGS.input]
+  face_detector = _face_detector() if FLAGS.crop_faces else None
+  entries = scoring.score_images(detector, paths, face_detector,
+                                 skip_unreadable=kind == "folder", **options)
+  warnings = [e["warning"] for e in entries if "warning" in e]
+  skipped = [e["error"] for e in entries if "error" in e]
+  if len(skipped) == len(entries):
+    raise OSError(f"--input {FLAGS.input}: no image could be read ({len(skipped)} "
+                  f"skipped; first: {skipped[0]})")
+  return {"images": entries}, warnings, skipped
+
+
 def run():
-  app.run(main)
+  app.run(main, validate_flags)
 
 
 if __name__ == "__main__":

@@ -42,11 +42,18 @@ flags.DEFINE_bool("unsafe_load", False, "Allow .keras files with Lambda layers (
 FLAGS = flags.FLAGS
 
 
+def validate_flags():
+  """The flags, the grids' data, the detector files and --output_dir, checked before
+  anything is loaded or written."""
+  config = config_flags.config_from_flags()
+  preflight.check_evaluation(config, config_flags.parse_detectors(FLAGS.detectors).values())
+  files.refuse_symlinks(config.output_dir, ("tables", "logs", "results.json"))
+
+
 def main(argv):
   del argv
   config = config_flags.config_from_flags()
   paths = config_flags.parse_detectors(FLAGS.detectors)
-  preflight.check_evaluation(config, paths.values())
   detectors = {}
   for name, path in paths.items():  # every detector loaded and checked before any is run
     detectors[name] = serving.load_detector(path, safe_mode=not FLAGS.unsafe_load)
@@ -66,7 +73,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  app.run(main, validate_flags)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ See dfadv_tf.data.synthetic for what is rendered; resumable (complete shards are
 
 from absl import flags
 
+from dfadv_tf import files
 from dfadv_tf.cli import app
 from dfadv_tf.data import synthetic
 
@@ -25,19 +26,29 @@ flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed.")
 flags.DEFINE_enum("codec", _DEFAULT.codec, list(synthetic.CODECS), "How the c23 / c40 "
                   "qualities are made: h264 (CRF 23 / 40, as FF++) or jpeg (quality 75 / "
                   "25 per frame, the benchmark before H.264).")
+flags.DEFINE_bool("restart", False, "Rebuild a benchmark at --data_root/--dataset that was "
+                  "made with other flags (without it, that is refused naming the flags "
+                  "that differ); it is replaced whole.")
+
+
+def validate_flags():
+  """The flags checked before anything is written."""
+  files.under_root(FLAGS.data_root, FLAGS.dataset, "--dataset")
+  files.check_writable(FLAGS.data_root, "--data_root", folder=True)
 
 
 def main(argv):
   del argv
   config = synthetic.DemoConfig(FLAGS.identities, FLAGS.frames, FLAGS.image_size, FLAGS.seed,
                                 FLAGS.codec)
-  index = synthetic.make_demo_data(FLAGS.data_root, FLAGS.dataset, config)
+  index = synthetic.make_demo_data(FLAGS.data_root, FLAGS.dataset, config,
+                                   restart=FLAGS.restart)
   print(f"{index['records']} records in {len(index['shards'])} shards at "
         f"{FLAGS.data_root}/{FLAGS.dataset}; per split {index['counts']['split']}")
 
 
 def run():
-  app.run(main)
+  app.run(main, validate_flags)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import os
 
 from absl import flags
 
+from dfadv_tf import checks
+from dfadv_tf import files
 from dfadv_tf.cli import app
 from dfadv_tf.data import datasets
 from dfadv_tf.data import faces
@@ -82,6 +84,9 @@ flags.DEFINE_integer("image_size", 256, "Side of the stored face crops in pixels
 flags.DEFINE_enum("image_format", "png", ["png", "jpeg"], "Encoding of the crops.")
 flags.DEFINE_integer("workers", 1, "Parallel worker processes (over videos).", lower_bound=1)
 flags.DEFINE_integer("videos_per_shard", 32, "Videos per TFRecord shard.", lower_bound=1)
+flags.DEFINE_bool("restart", False, "Rebuild --dataset when it was built from other "
+                  "inputs or options (without it such a re-run is refused, naming what "
+                  "changed); the old records stay until the new ones replace them whole.")
 
 
 def layout_of(dataset, layout):
@@ -130,6 +135,19 @@ def list_videos(layout):
   return by_name[layout](FLAGS.input, sampling, split)
 
 
+def validate_flags():
+  """Every flag checked before anything is read or written."""
+  layout = layout_of(FLAGS.dataset, FLAGS.layout)
+  files.under_root(FLAGS.data_root, FLAGS.dataset, "--dataset")
+  files.check_writable(FLAGS.data_root, "--data_root", folder=True)
+  detector = FLAGS.face_detector or (
+      "none" if layout in datasets.FACE_CROP_LAYOUTS else "mtcnn")
+  checks.face_crop_flags(FLAGS.margin, FLAGS.min_face_confidence, detector, FLAGS.align)
+  splitting()
+  if not os.path.isdir(FLAGS.input):
+    raise OSError(f"--input {FLAGS.input} is not a folder.")
+
+
 def main(argv):
   del argv
   layout = layout_of(FLAGS.dataset, FLAGS.layout)
@@ -145,7 +163,8 @@ def main(argv):
     videos = datasets.recompressed(videos, folder, FLAGS.recompress)
   summary = datasets.preprocess(
       videos, FLAGS.data_root, FLAGS.dataset, options, workers=FLAGS.workers,
-      image_format=FLAGS.image_format, videos_per_shard=FLAGS.videos_per_shard)
+      image_format=FLAGS.image_format, videos_per_shard=FLAGS.videos_per_shard,
+      restart=FLAGS.restart)
   print(summary)
   if summary.videos_done == 0 and summary.videos_resumed == 0:
     first = (f"; first: {summary.failures[0][0]}: {summary.failures[0][1]}"
@@ -155,7 +174,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  app.run(main, validate_flags)
 
 
 if __name__ == "__main__":

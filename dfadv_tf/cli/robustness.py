@@ -19,6 +19,8 @@ import os
 
 from absl import flags
 
+from dfadv_tf import checks
+from dfadv_tf import files
 from dfadv_tf import serving
 from dfadv_tf.cli import app
 from dfadv_tf.cli import flags as config_flags
@@ -60,8 +62,11 @@ def parse_severities(items):
     if not sep or not parsed:
       raise ValueError(f"--severity={item!r}: expected NAME:V1,V2,... with numbers, e.g. "
                        "jpeg:90,50,10.")
-    corruptions_lib.get(name)
-    out[name] = parsed
+    corruption = corruptions_lib.get(name)
+    try:
+      out[name] = tuple(corruption.check(v) for v in parsed)
+    except ValueError as error:
+      raise ValueError(f"--severity={item!r}: {error}") from None
   return out
 
 
@@ -78,12 +83,27 @@ def selected_sets(config, names):
   return {name: available[name] for name in names}
 
 
-def main(argv):
-  del argv
+def validate_flags():
+  """Every flag checked before a detector is loaded or anything is written."""
   config = config_flags.config_from_flags()
   if config.tsn_segments:
     raise ValueError("dfadv-robustness scores frame detectors; got tsn_segments="
                      f"{config.tsn_segments}, expected 0.")
+  parse_severities(FLAGS.severity)
+  for name in FLAGS.corruptions:
+    corruptions_lib.get(name)
+  checks.probability(FLAGS.threshold, "--threshold")
+  checks.integer(FLAGS.max_images, "--max_images", minimum=0)
+  for path in config_flags.parse_detectors(FLAGS.detectors).values():
+    if not os.path.isfile(path):
+      raise FileNotFoundError(f"detector file {path} does not exist.")
+  files.check_writable(config.output_dir, "output_dir")
+  files.refuse_symlinks(config.output_dir, ("logs",))
+
+
+def main(argv):
+  del argv
+  config = config_flags.config_from_flags()
   severities = parse_severities(FLAGS.severity)
   chosen = [corruptions_lib.get(name) for name in FLAGS.corruptions]
   corruptions = [(c, severities.get(c.name, c.severities)) for c in chosen]
@@ -94,6 +114,13 @@ def main(argv):
     run_lib.check_detector(detectors[name], config, source=path)
   max_batches = (math.ceil(FLAGS.max_images / config.batch_size) if FLAGS.max_images > 0
                  else None)
+  with files.OutputLock(config.output_dir, "output_dir"):  # one run at a time
+    logdir = _sweep_and_report(config, sets, detectors, corruptions, max_batches)
+  print(f"Report in {config.output_dir}/robustness.{{md,csv,png}}; TensorBoard: "
+        f"tensorboard --logdir {logdir}")
+
+
+def _sweep_and_report(config, sets, detectors, corruptions, max_batches):
   rows = []
   for set_name, selection in sets.items():
     dataset = data_lib.load(config, selection, "test", shuffle=max_batches is not None,
@@ -104,12 +131,11 @@ def main(argv):
   logdir = os.path.join(config.output_dir, "logs")
   print(robustness.write_report(rows, config.output_dir, logdir=logdir,
                                 threshold=FLAGS.threshold))
-  print(f"Report in {config.output_dir}/robustness.{{md,csv,png}}; TensorBoard: "
-        f"tensorboard --logdir {logdir}")
+  return logdir
 
 
 def run():
-  app.run(main)
+  app.run(main, validate_flags)
 
 
 if __name__ == "__main__":

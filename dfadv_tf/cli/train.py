@@ -21,6 +21,7 @@ from absl import flags
 from dfadv_tf import experiment
 from dfadv_tf.cli import app
 from dfadv_tf.cli import flags as config_flags
+from dfadv_tf.experiment import preflight
 
 config_flags.define_config_flags()
 flags.DEFINE_bool("restart", False, "Start over in an --output_dir that holds a run (of "
@@ -28,6 +29,12 @@ flags.DEFINE_bool("restart", False, "Start over in an --output_dir that holds a 
                   "Without it, the same flags resume the run there and other flags are "
                   "refused.")
 FLAGS = flags.FLAGS
+
+
+def validate_flags():
+  """The flags (`ExperimentConfig`'s checks) and everything the run needs
+  (`preflight.check_training`), before anything is written."""
+  preflight.check_training(config_flags.config_from_flags())
 
 
 def main(argv):
@@ -41,7 +48,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  app.run(main, validate_flags)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ import numpy as np
 
 from dfadv_tf.data import codecs
 from dfadv_tf.data import faces
+from dfadv_tf.data import provenance
 from dfadv_tf.data import records
 from dfadv_tf import startup
 from dfadv_tf.progress import Progress
@@ -786,10 +787,16 @@ def plan_shards(videos, videos_per_shard=32):
           for i in range(0, len(group), videos_per_shard)]
 
 
+def printable(text):
+  """`text` with the undecodable bytes of file names (surrogate escapes) as \\xNN."""
+  return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @dataclasses.dataclass
 class Summary:
   """Totals of a preprocessing run; failures: [(video path, reason)], one per video that
-  gave no record (unreadable, or no face in any frame)."""
+  gave no record (unreadable, or no face in any frame); frames_skipped: the messages
+  of the frames of folders that could not be read (counted in one warning line)."""
   videos_done: int = 0
   videos_resumed: int = 0
   frames_written: int = 0
@@ -797,6 +804,7 @@ class Summary:
   masks_written: int = 0
   shards_written: int = 0
   failures: list = dataclasses.field(default_factory=list)
+  frames_skipped: list = dataclasses.field(default_factory=list)  # unreadable frames
 
   def __str__(self):
     lines = [f"videos done: {self.videos_done} (+{self.videos_resumed} in shards already "
@@ -804,7 +812,10 @@ class Summary:
              f"{self.frames_written} ({self.masks_written} with a mask), faces missed: "
              f"{self.faces_missed}, failures: {len(self.failures)}"]
     lines += [f"  {path}: {reason}" for path, reason in self.failures]
-    return "\n".join(lines)
+    if self.frames_skipped:
+      lines.append(f"WARNING: {len(self.frames_skipped)} unreadable frame(s) of folders "
+                   f"skipped; first: {self.frames_skipped[0]}")
+    return printable("\n".join(lines))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -856,17 +867,34 @@ def _extract(video, dataset, options, image_format):
 
 
 def preprocess(videos, root, dataset, faces_options=FaceOptions(), workers=1,
-               image_format="png", videos_per_shard=32, progress=True):
+               image_format="png", videos_per_shard=32, progress=True, restart=False):
   """Face crops of `videos` -> TFRecord shards of `<root>/<dataset>`; returns a Summary.
 
   Parallel over videos with `workers` processes (spawned; each builds its own
   detector); shards already complete in the index are skipped. A video that gives no
   record (unreadable, no face) is a failure in the summary, not an error. A shard whose
   videos gave no face at all is not written (a resumed run retries it).
+
+  The dataset is owned while it is written (the output lock of train / evaluate), its
+  inputs are read once each (`provenance.read_once`), and what it is built from is
+  recorded (`provenance.built_from`): a re-run with other inputs or options is refused
+  naming what changed, unless `restart`, which rebuilds it and replaces index and
+  shards whole. Shard names carry a hash of their inputs.
   """
-  writer = records.ShardedWriter(root, dataset)
+  videos = provenance.read_once(videos)
+  options = {**dataclasses.asdict(faces_options), "image_format": image_format,
+             "videos_per_shard": videos_per_shard}
+  built = provenance.built_from(videos, options)
+  with records.ShardedWriter(root, dataset, built, restart) as writer:
+    return _preprocess(writer, videos, built, dataset, faces_options, workers,
+                       image_format, videos_per_shard, progress)
+
+
+def _preprocess(writer, videos, built, dataset, faces_options, workers, image_format,
+                videos_per_shard, progress):
   summary, jobs = Summary(), []
-  for key, group in plan_shards(videos, videos_per_shard):
+  for (*where, number), group in plan_shards(videos, videos_per_shard):
+    key = (*where, provenance.shard_name(number, group, built))
     if writer.is_complete(*key):
       summary.videos_resumed += len(group)
     else:
@@ -885,6 +913,7 @@ def preprocess(videos, root, dataset, faces_options=FaceOptions(), workers=1,
     for (key, video, group_size), (examples, result) in zip(jobs, results):
       pending[key].append(examples)
       summary.faces_missed += result.faces_missed
+      summary.frames_skipped += result.frames_skipped
       if result.error:
         summary.failures.append((video.path, result.error))
       if examples:

@@ -21,11 +21,15 @@ template placed in the same `margin`. A mask video (FF++'s manipulation masks) i
 at the same frames and cropped with the same box or transform.
 """
 
+import contextlib
 import dataclasses
 import os
+import tempfile
 
 import cv2
 import numpy as np
+
+from dfadv_tf.data import images as image_lib
 
 DETECTORS = ("mtcnn", "haar", "none")
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
@@ -85,11 +89,9 @@ def image_sequence(folder):
 
 
 def read_image(path):
-  """uint8 RGB (H, W, 3) of an image file (gray and RGBA converted); IOError naming it."""
-  image = cv2.imread(path, cv2.IMREAD_COLOR)
-  if image is None:
-    raise IOError(f"{path} is not a readable image.")
-  return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+  """uint8 RGB (H, W, 3) of an image file (gray and RGBA converted); IOError naming it
+  (`images.read_file`: any file name, a pixel limit, truncated files refused)."""
+  return image_lib.read_file(path)
 
 
 def sample_frame_indices(frame_count, num=None, every=None, random=None, seed=0):
@@ -118,6 +120,24 @@ def sample_frame_indices(frame_count, num=None, every=None, random=None, seed=0)
   return sorted({int(round(i)) for i in np.linspace(0, frame_count - 1, num)})
 
 
+@contextlib.contextmanager
+def opencv_path(path):
+  """A name of `path` that OpenCV can open: `path` itself, or, for a name that is not
+  valid UTF-8 (which crashes `cv2.VideoCapture`), a symbolic link with an ASCII name in
+  a temporary folder, removed after."""
+  try:
+    os.fsdecode(path).encode("utf-8")
+    yield os.fsdecode(path)
+    return
+  except UnicodeEncodeError:
+    pass
+  with tempfile.TemporaryDirectory(prefix="dfadv-name-") as folder:
+    link = os.path.join(folder, "media" + os.path.splitext(os.fsdecode(path))[1].encode(
+        "ascii", "replace").decode("ascii").replace("?", "_"))
+    os.symlink(os.path.abspath(path), link)
+    yield link
+
+
 def frame_count(path):
   """Frames of a video (what OpenCV reports; 0 if unknown or unreadable), a folder of
   frames (its images) or an image (1)."""
@@ -125,30 +145,44 @@ def frame_count(path):
     return len(image_sequence(path))
   if is_image(path):
     return 1 if os.path.isfile(path) else 0
-  capture = cv2.VideoCapture(path)
-  try:
-    return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if capture.isOpened() else 0
-  finally:
-    capture.release()
+  with opencv_path(path) as name:
+    capture = cv2.VideoCapture(name)
+    try:
+      return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if capture.isOpened() else 0
+    finally:
+      capture.release()
 
 
-def read_frames(path, indices):
+def read_frames(path, indices, skipped=None):
   """Yields (frame index, uint8 RGB frame (H, W, 3)) at the given sorted positions of a
   video, a folder of frames (frame index: `image_sequence`'s number) or an image.
 
   Videos are read sequentially (grab/retrieve, robust for codecs without exact
-  seeking). Raises IOError naming the file if it cannot be opened.
+  seeking). Raises IOError naming the file if it cannot be opened; with a `skipped`
+  list, a frame of a folder that cannot be read is skipped and its message appended.
   """
   if os.path.isdir(path) or is_image(path):
     sequence = image_sequence(path) if os.path.isdir(path) else [(0, path)]
     for position in indices:
       if position < len(sequence):
         number, file = sequence[position]
-        yield number, read_image(file)
+        try:
+          image = read_image(file)
+        except OSError as error:
+          if skipped is None or not os.path.isdir(path):
+            raise
+          skipped.append(str(error))
+          continue
+        yield number, image
     return
-  capture = cv2.VideoCapture(path)
+  with opencv_path(path) as name:
+    yield from _read_video_frames(path, name, indices)
+
+
+def _read_video_frames(path, name, indices):
+  capture = cv2.VideoCapture(name)
   if not capture.isOpened():
-    raise IOError(f"cannot open video {path}")
+    raise IOError(f"cannot open video {image_lib.display_name(path)}")
   try:
     wanted, position = iter(indices), 0
     target = next(wanted, None)
@@ -375,7 +409,9 @@ class FaceCrops:
   crops: [FaceCrop] of the kept tracks, by frame then track; frames_read: frames
   decoded; faces_missed: frames without a kept face; tracks: faces found (all tracks,
   stray ones included); masks_missed: frames whose mask frame could not be read;
-  error: None, or why the media could not be read (not fatal).
+  frames_skipped: [message] of the frames of a folder that could not be read
+  (truncated, too large, no image), skipped; error: None, or why the media could not
+  be read (not fatal).
   """
   path: str
   crops: list = dataclasses.field(default_factory=list)
@@ -383,6 +419,7 @@ class FaceCrops:
   faces_missed: int = 0
   tracks: int = 0
   masks_missed: int = 0
+  frames_skipped: list = dataclasses.field(default_factory=list)
   error: str = None
 
 
@@ -464,7 +501,7 @@ def extract_faces(path, detector, num=None, every=None, random=None, seed=0, mar
 
   try:
     batch = []
-    for index, frame in read_frames(path, indices):
+    for index, frame in read_frames(path, indices, result.frames_skipped):
       result.frames_read += 1
       batch.append((index, frame))
       if len(batch) == batch_size:

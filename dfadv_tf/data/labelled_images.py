@@ -39,6 +39,8 @@ def read_labels_file(images_dir, labels_file):
   missing = [p for p in paths if not os.path.isfile(p)]
   if missing:
     raise ValueError(f"--labels_file names {len(missing)} missing images, e.g. {missing[0]!r}.")
+  for path in paths:  # refused before TensorFlow decodes a huge one
+    image_lib.check_header(path)
   try:
     return paths, [int(label) for label in labels]
   except ValueError as error:

@@ -26,13 +26,16 @@ written before them read as well. An index shard entry counts its records with a
 import collections
 import json
 import os
+import sys
 
 import cv2
 import numpy as np
 import tensorflow as tf
 
 from dfadv_tf import checks
+from dfadv_tf import files
 from dfadv_tf.data import images as image_lib
+from dfadv_tf.data import provenance
 from dfadv_tf.files import TEMP_PREFIX, atomic_write
 
 INDEX_FILE = "index.json"
@@ -159,16 +162,84 @@ class ShardedWriter:
   workers, write from one process. Records are serialised deterministically (same
   examples, same bytes); the temporary files that a killed writer left behind are removed
   when the next writer of the dataset starts.
+
+  Used as a context manager (`with ShardedWriter(root, dataset, built_from, restart)`),
+  it also owns the dataset (its output lock) and checks what it was built from
+  (`__enter__`); `dataset` must name a folder under `root` (`files.under_root`).
   """
 
-  def __init__(self, root, dataset):
-    self.root, self.dataset = root, dataset
-    self.folder = os.path.join(root, dataset)
+  def __init__(self, root, dataset, built_from=None, restart=False, adopt_legacy=False):
+    self.root, self.dataset, self.adopt_legacy = root, dataset, adopt_legacy
+    self.target = files.under_root(root, dataset, "dataset")
+    self.folder, self.built_from, self.restart = self.target, built_from, restart
+    self._locks, self._staging = [], None
+    if built_from is None and not restart:
+      self._open()
+
+  def _open(self):
     self._shards = {s["path"]: s for s in _read_index(self.folder, missing_ok=True)["shards"]}
     for top, _, names in os.walk(self.folder):
       for name in names:
         if name.startswith(TEMP_PREFIX):
           os.remove(os.path.join(top, name))
+
+  def __enter__(self):
+    """Owns the dataset (`files.OutputLock`, the lock of train / evaluate) and checks
+    what it was built from: a dataset of other inputs or options (`built_from`,
+    `provenance.compare`) is refused unless `restart`, which builds a new one in a
+    staging folder beside it that replaces it whole when the block ends without an
+    error (a killed rebuild resumes there; the old dataset stays until the swap)."""
+    self._locks.append(files.OutputLock(self.target, "dataset").acquire())
+    try:
+      has_index = os.path.exists(os.path.join(self.target, INDEX_FILE))
+      stored = provenance.read(self.target)
+      if has_index and not self.restart and self.built_from is not None:
+        if stored is None and self.adopt_legacy:
+          print(f"WARNING: dataset {self.target} has no record of what it was built from "
+                "(an older version wrote it); taking this run's as its record.",
+                file=sys.stderr)
+        elif stored is None:
+          raise ValueError(f"dataset {self.target} holds records without a record of what "
+                           "they were built from (an older version wrote them); pass "
+                           "--restart to rebuild it.")
+        changed = stored is not None and provenance.compare(stored, self.built_from)
+        if changed:
+          raise ValueError(f"dataset {self.target} was built from other inputs or "
+                           f"options ({changed}); pass --restart to rebuild it, or "
+                           "choose another --dataset.")
+      if self.restart and (has_index or stored is not None):
+        self._staging = os.path.join(os.path.dirname(self.target),
+                                     f".rebuild-{os.path.basename(self.target)}")
+        self._locks.append(files.OutputLock(self._staging, "dataset").acquire())
+        if provenance.read(self._staging) != self.built_from:  # another rebuild's
+          for name in os.listdir(self._staging):
+            if name != files.LOCK_FILE:
+              files.remove_path(os.path.join(self._staging, name))
+        self.folder = self._staging
+      if self.built_from is not None:
+        if provenance.read(self.folder) != self.built_from:
+          files.atomic_write_text(os.path.join(self.folder, provenance.SOURCES_FILE),
+                                  json.dumps(self.built_from, indent=1) + "\n")
+      self._open()
+    except BaseException:
+      self._release()
+      raise
+    return self
+
+  def __exit__(self, exc_type, *exc):
+    try:
+      if exc_type is None and self._staging is not None and os.path.exists(
+          os.path.join(self._staging, INDEX_FILE)):
+        files.swap_folders(self._staging, self.target)
+        self.folder, self._staging = self.target, None
+    finally:
+      self._release()
+    return False
+
+  def _release(self):
+    for lock in reversed(self._locks):
+      lock.release()
+    self._locks = []
 
   @staticmethod
   def shard_path(split, method, quality, name):
@@ -242,9 +313,10 @@ def _read_index(folder, missing_ok=False):
   try:
     with open(path, encoding="utf-8") as f:
       index = json.load(f)
-  except (UnicodeDecodeError, json.JSONDecodeError) as e:
-    raise ValueError(f"dataset index {path} is not valid JSON ({e}); rewrite it with the "
-                     "tool that wrote the dataset") from None
+  except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+    why = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+    raise ValueError(f"dataset index {path} is not valid JSON ({why}); rewrite it with "
+                     "the tool that wrote the dataset") from None
   _check_index(index, path)
   return index
 
@@ -274,7 +346,9 @@ def _check_index(index, path):
 
 def read_index(root, dataset):
   """The parsed `index.json` of `<root>/<dataset>`: FileNotFoundError if absent,
-  ValueError naming the file if it is not an index (bad JSON, entries, labels)."""
+  ValueError naming the file if it is not an index (bad JSON, entries, labels) or
+  when `dataset` leads outside `root`."""
+  files.under_root(root, dataset, "dataset")
   return _read_index(os.path.join(root, dataset))
 
 

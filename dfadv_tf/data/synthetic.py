@@ -26,13 +26,16 @@ train/val/test. Everything is seeded.
 """
 
 import dataclasses
+import os
 import time
 
 import cv2
 import numpy as np
+import tensorflow as tf
 
 from dfadv_tf import checks
 from dfadv_tf.data import codecs
+from dfadv_tf.data import provenance
 from dfadv_tf.data import records
 from dfadv_tf.data.datasets import FFPP_REAL
 
@@ -309,35 +312,55 @@ def render_split(config, identities):
   return videos
 
 
+def _stored_size(root, dataset):
+  """The side of the first stored image of `<root>/<dataset>` (None without one)."""
+  try:
+    shard = records.read_index(root, dataset)["shards"][0]["path"]
+    for serialized in tf.data.TFRecordDataset(os.path.join(root, dataset, shard)).take(1):
+      image = tf.io.decode_image(records.parse_example(serialized)["image"], expand_animations=False)
+      return int(image.shape[0])
+  except (OSError, ValueError, IndexError, tf.errors.OpError):
+    return None
+  return None
+
+
 def make_demo_data(root=DEFAULT_ROOT, dataset=DEFAULT_DATASET, config=DemoConfig(),
-                   log=print):
+                   log=print, restart=False):
   """Writes the benchmark to `<root>/<dataset>` (resumable: complete shards are kept).
 
-  One shard per (split, method, quality). Returns the dataset's index dict.
+  One shard per (split, method, quality). Returns the dataset's index dict. The config
+  is recorded with the dataset (`provenance`): a benchmark there of another config is
+  refused naming what differs, unless `restart`, which rebuilds it and replaces it
+  whole.
   """
   if config.identities < 10 or config.frames < 1 or config.image_size < 32:
     raise ValueError(f"DemoConfig needs identities >= 10, frames >= 1 and image_size >= 32, "
                      f"got {config}")
   checks.one_of(config.codec, CODECS, "codec")
-  writer = records.ShardedWriter(root, dataset)
-  start = time.time()
-  for split, identities in split_identities(config).items():
-    todo = [(m, q) for m in METHODS for q in QUALITIES
-            if not writer.is_complete(split, m, q, "00000")]
-    if not todo:
-      continue
-    videos = render_split(config, identities)
-    for method, quality in todo:
-      label = records.REAL_LABEL if method == FFPP_REAL else records.FAKE_LABEL
-      encoded = iter(compress([f for _, frames, _ in videos[method] for f in frames],
-                              quality, config.codec, config.frames))
-      examples = (records.make_example(next(encoded), label=label,
-                                       dataset=dataset, method=method, quality=quality,
-                                       split=split, video_id=video_id, frame_index=f,
-                                       mask=None if masks is None else masks[f])
-                  for video_id, frames, masks in videos[method]
-                  for f in range(len(frames)))
-      writer.write(split, method, quality, "00000", examples)
-    log(f"{split}: {len(identities)} identities, {len(todo)} shards "
-        f"({time.time() - start:.1f} s)")
+  built = provenance.built_from(options=dataclasses.asdict(config))
+  # A benchmark of an older version (no record; its shard names are the same) is
+  # adopted with a warning when its images have this config's size.
+  with records.ShardedWriter(root, dataset, built, restart,
+                             adopt_legacy=_stored_size(root, dataset) == config.image_size
+                             ) as writer:
+    start = time.time()
+    for split, identities in split_identities(config).items():
+      todo = [(m, q) for m in METHODS for q in QUALITIES
+              if not writer.is_complete(split, m, q, "00000")]
+      if not todo:
+        continue
+      videos = render_split(config, identities)
+      for method, quality in todo:
+        label = records.REAL_LABEL if method == FFPP_REAL else records.FAKE_LABEL
+        encoded = iter(compress([f for _, frames, _ in videos[method] for f in frames],
+                                quality, config.codec, config.frames))
+        examples = (records.make_example(next(encoded), label=label,
+                                         dataset=dataset, method=method, quality=quality,
+                                         split=split, video_id=video_id, frame_index=f,
+                                         mask=None if masks is None else masks[f])
+                    for video_id, frames, masks in videos[method]
+                    for f in range(len(frames)))
+        writer.write(split, method, quality, "00000", examples)
+      log(f"{split}: {len(identities)} identities, {len(todo)} shards "
+          f"({time.time() - start:.1f} s)")
   return records.read_index(root, dataset)

@@ -37,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from dfadv_tf import attacks
+from dfadv_tf import checks
 from dfadv_tf.data import codecs
 from dfadv_tf.ops import degrade
 
@@ -51,19 +52,30 @@ class Corruption:
   severities: tuple
   apply: typing.Callable
   white_box: bool = False
+  bounds: tuple = (0.0, None, None)  # (minimum, maximum, above) of a severity
+
+  def check(self, severity):
+    """`severity` as a float; ValueError naming the corruption and its valid range
+    unless it is a finite number in it (checked before any image is corrupted)."""
+    minimum, maximum, above = self.bounds
+    return checks.number(severity, f"{self.name} severity ({self.unit})", minimum=minimum,
+                         maximum=maximum, above=above)
 
 
 _REGISTRY = {}
 CORRUPTIONS = types.MappingProxyType(_REGISTRY)  # name -> Corruption, read-only
 
 
-def register(name, unit, severities, white_box=False):
-  """Decorator: registers `fn` as corruption `name` (ValueError if taken)."""
+def register(name, unit, severities, white_box=False, minimum=0.0, maximum=None,
+             above=None):
+  """Decorator: registers `fn` as corruption `name` (ValueError if taken); a severity
+  must lie in [minimum, maximum] and be > `above` (`Corruption.check`)."""
 
   def add(fn):
     if name in _REGISTRY:
       raise ValueError(f"corruption {name!r} is registered twice.")
-    _REGISTRY[name] = Corruption(name, unit, tuple(severities), fn, white_box)
+    _REGISTRY[name] = Corruption(name, unit, tuple(severities), fn, white_box,
+                                 (minimum, maximum, above))
     return fn
 
   return add
@@ -80,7 +92,7 @@ def _to_unit(images):
   return tf.clip_by_value((images + 1.0) / 2.0, 0.0, 1.0)
 
 
-@register("jpeg", "JPEG quality", (90, 70, 50, 30, 10))
+@register("jpeg", "JPEG quality", (90, 70, 50, 30, 10), maximum=100)
 def jpeg(images, quality, **_):
   """JPEG round trip at `quality` (1-100) of every image."""
   quality = int(quality)
@@ -89,7 +101,8 @@ def jpeg(images, quality, **_):
   return degrade.jpeg(images, quality)
 
 
-@register("blur", "sigma (px)", (0.5, 1.0, 1.5, 2.0, 3.0))
+@register("blur", "sigma (px)", (0.5, 1.0, 1.5, 2.0, 3.0), minimum=None, above=0.0,
+          maximum=100.0)
 def blur(images, sigma, **_):
   """Gaussian blur of standard deviation `sigma` px (> 0): window 2 ceil(3 sigma) + 1,
   weights normalised to sum 1, reflect padding (the image sides must exceed half the
@@ -99,7 +112,7 @@ def blur(images, sigma, **_):
   return degrade.gaussian_blur(images, sigma, degrade.blur_window(sigma))
 
 
-@register("noise", "std (grey levels of 255)", (2.0, 4.0, 8.0, 16.0, 32.0))
+@register("noise", "std (grey levels of 255)", (2.0, 4.0, 8.0, 16.0, 32.0), maximum=255.0)
 def noise(images, std, *, seed, **_):
   """Additive Gaussian noise of standard deviation `std` grey levels, clipped; the noise
   pattern is a function of `seed` alone, so the severities differ only in its scale."""
@@ -109,7 +122,7 @@ def noise(images, std, *, seed, **_):
                                                                   seed=seed))
 
 
-@register("resize", "scale", (0.75, 0.5, 0.35, 0.25))
+@register("resize", "scale", (0.75, 0.5, 0.35, 0.25), minimum=None, above=0.0, maximum=1.0)
 def resize(images, scale, **_):
   """Down-scales by `scale` in (0, 1] (bilinear, antialiased), then back up (bilinear)."""
   if not 0 < scale <= 1:
@@ -125,7 +138,7 @@ def _to_uint8(images):
   return tf.cast(tf.round(_to_unit(images) * 255.0), tf.uint8)
 
 
-@register("h264", "H.264 CRF", (23, 28, 33, 38, 43))
+@register("h264", "H.264 CRF", (23, 28, 33, 38, 43), maximum=51)
 def h264(images, crf, **_):
   """H.264 round trip at `crf` (0-51; FF++'s c23 / c40 are 23 / 40) through libx264
   (`dfadv_tf.data.codecs.h264`: 4:2:0, `medium` preset, one thread, so deterministic).
@@ -161,7 +174,8 @@ def _white_box(adversary_name, param, to_value=lambda severity: severity):
   return apply
 
 
-register("fgsm", "eps (grey levels of 255)", (0.5, 1.0, 2.0, 4.0, 8.0), white_box=True)(
+register("fgsm", "eps (grey levels of 255)", (0.5, 1.0, 2.0, 4.0, 8.0), white_box=True,
+         maximum=255.0)(
     _white_box("fgsm", "eps", lambda grey_levels: 2.0 * grey_levels / 255.0))
 register("bat", "eps (--bat_param units)", (1.0, 10.0, 100.0, 1000.0), white_box=True)(
     _white_box("bat", "eps"))

@@ -27,8 +27,8 @@ import tensorflow as tf
 
 from dfadv_tf.evaluation import metrics as metrics_lib
 from dfadv_tf.evaluation.grid import fake_probability
+from dfadv_tf import files
 from dfadv_tf.evaluation.grid import text_summary
-from dfadv_tf.files import atomic_write, atomic_write_text
 
 CLEAN = "clean"
 FIELDS = ("set", "corruption", "unit", "level", "severity", "detector", "auc", "acc", "ap",
@@ -206,18 +206,17 @@ def _tag(text):
 
 
 def write_report(rows, output_dir, logdir=None, threshold=0.5):
-  """Writes robustness.{csv,md,png} under `output_dir` (atomically) and, with `logdir`,
-  the same to TensorBoard; returns the Markdown."""
+  """Writes robustness.{csv,md,png} under `output_dir` as a set (`files.Staging`: all
+  three replace the old ones, or, on any error such as a full disk, none changes)
+  and, with `logdir`, the same to TensorBoard; returns the Markdown."""
   markdown = to_markdown(rows, threshold)
   png = plot_png(rows)
-  atomic_write_text(os.path.join(output_dir, "robustness.csv"), to_csv(rows))
-  atomic_write_text(os.path.join(output_dir, "robustness.md"), markdown)
-
-  def write_png(temp):
-    with open(temp, "wb") as f:
-      f.write(png)
-
-  atomic_write(os.path.join(output_dir, "robustness.png"), write_png)
+  with files.Staging() as staging:  # the three appear together or none changes
+    for name, data in (("csv", to_csv(rows).encode("utf-8")),
+                       ("md", markdown.encode("utf-8")), ("png", png)):
+      with open(staging.file(os.path.join(output_dir, f"robustness.{name}")), "wb") as f:
+        f.write(data)
+    staging.publish(overwrite=True)
   if logdir is not None:
     groups, _ = _groups(rows)
     writer = tf.summary.create_file_writer(logdir)

@@ -43,6 +43,10 @@ WORKERS = "workers"
 # Everything a run writes in its folder, config.json last (removed by a restart).
 OUTPUTS = ("checkpoints", BEST_DETECTOR, BEST_DETECTOR + ".json", BACKUP, "logs", "tables",
            RESULTS, TRAINING_RECORD, EVALUATION_PROGRESS, WORKERS, CONFIG_FILE)
+# What shows that a run has started (more than its config.json): a folder without any
+# of these holds no run yet, so another configuration simply replaces its config.json.
+STARTED = ("checkpoints", BACKUP, BEST_DETECTOR, TRAINING_RECORD, RESULTS,
+           EVALUATION_PROGRESS)
 # Fields that may differ between a run and its restart (where the folder is).
 _UNCOMPARED = ("output_dir",)
 
@@ -54,10 +58,14 @@ class DivergedError(ValueError):
 def _read_json(path):
   try:
     with open(path, encoding="utf-8") as f:
-      return json.load(f)
-  except json.JSONDecodeError as e:
-    raise ValueError(f"{path} is not valid JSON ({e}); it was not written by this "
-                     "project (whose files appear whole or not at all).") from None
+      value = json.load(f)
+  except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+    raise ValueError(f"{path} is not valid JSON ({type(e).__name__}); it was not written "
+                     "by this project (whose files appear whole or not at all).") from None
+  if not isinstance(value, dict):
+    raise ValueError(f"{path} holds a JSON {type(value).__name__}, not an object of "
+                     "configuration fields; it was not written by this project.")
+  return value
 
 
 # ---- ownership of the output folder --------------------------------------------------
@@ -74,14 +82,15 @@ def config_differences(stored, config):
 
 
 def clear_outputs(output_dir):
-  """Removes what a run wrote under `output_dir` (`OUTPUTS`, config.json last, so that
-  a restart killed half-way is still refused without --restart)."""
-  for name in OUTPUTS:
-    path = os.path.join(output_dir, name)
-    if os.path.isdir(path) and not os.path.islink(path):
-      shutil.rmtree(path)
-    elif os.path.lexists(path):
-      os.remove(path)
+  """Removes what runs of this project created under `output_dir` (the names of
+  `OUTPUTS` recorded in its `files.Manifest`, config.json last, so that a restart
+  killed half-way is still refused without --restart); the user's own files there
+  (a `logs/` that was there before the first run, ...) stay."""
+  files.Manifest(output_dir).clear(order=(CONFIG_FILE,))
+
+
+def _started(output_dir):
+  return any(os.path.lexists(os.path.join(output_dir, n)) for n in STARTED)
 
 
 class claim:  # pylint: disable=invalid-name
@@ -90,9 +99,12 @@ class claim:  # pylint: disable=invalid-name
   Takes the folder's lock (`files.OutputLock`: BlockingIOError while another process
   holds it), then compares `config` with the `config.json` found there: a folder of
   another configuration is refused (ValueError naming the differing fields) before
-  anything is written, unless `restart`, which removes the old run's outputs first.
-  Then removes the temporary files of killed writers and writes `config.json`. The
-  lock is released when the block ends (or the process dies).
+  anything is written, unless `restart`, which removes the old run's outputs first
+  (only those a run created: `files.Manifest`), or unless that run never started
+  (nothing of `STARTED`: e.g. the ImageNet download failed), whose config.json is
+  replaced. Then records the outputs this run creates, removes the temporary files of
+  killed writers and writes `config.json`. The lock is released when the block ends
+  (or the process dies).
   """
 
   def __init__(self, config, output_dir, restart=False):
@@ -102,9 +114,11 @@ class claim:  # pylint: disable=invalid-name
   def __enter__(self):
     self.lock.acquire()
     try:
+      files.refuse_symlinks(self.output_dir, OUTPUTS)
       path = os.path.join(self.output_dir, CONFIG_FILE)
-      if os.path.exists(path) and not self.restart:
-        differences = config_differences(_read_json(path), self.config)
+      stored = _read_json(path) if os.path.exists(path) and not self.restart else None
+      if stored is not None and _started(self.output_dir):
+        differences = config_differences(stored, self.config)
         if differences:
           listed = ", ".join(f"{name}: {old!r} -> {new!r}"
                              for name, (old, new) in differences.items())
@@ -114,6 +128,7 @@ class claim:  # pylint: disable=invalid-name
                            "--output_dir.")
       if self.restart:
         clear_outputs(self.output_dir)
+      files.Manifest(self.output_dir).claim(OUTPUTS, legacy=CONFIG_FILE)
       files.remove_temporaries(self.output_dir, skip=(WORKERS,))
       files.atomic_write_text(path, json.dumps(dataclasses.asdict(self.config), indent=2))
     except BaseException:

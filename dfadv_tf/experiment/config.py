@@ -185,6 +185,7 @@ class _Fields:
     for name in ("weight_decay", "learning_rate", "generator_learning_rate"):
       checks.nonnegative(getattr(self, name), name)
     checks.number(self.dropout, "dropout", minimum=0.0, below=1.0)
+    checks.number(self.decay_factor, "decay_factor", above=0.0, maximum=1.0)
     for param in attacks.registry.all_params():
       value = getattr(self, param.flag)
       if param.choices is not None:

@@ -34,6 +34,7 @@ from dfadv_tf.models.backbones import build_detector, get_backbone
 from dfadv_tf.ops.blur import pixel_gaussian_blur
 from dfadv_tf.training import DetectorModel
 from dfadv_tf.training.base import unpack
+from tests.testing import faults
 from tests.testing import tools as utils
 from tests.testing.video import write_video
 
@@ -198,7 +199,9 @@ class LibraryBadInputsTest(tf.test.TestCase):
     for content, message in (('{"shards": [', "is not valid JSON"),
                              ('[1, 2]', "expected an object with a list 'shards'"),
                              ('{"shards": [{"path": "a"}]}', r"shard entry 0 lacks valid "
-                              r"\['split', 'method', 'quality', 'label', 'records'\]")):
+                              r"\['split', 'method', 'quality', 'label', 'records'\]"),
+                             ('{"shards": ' + "[" * 100000, "is not valid JSON \\(nested "
+                              "too deeply\\)")):
       with self.subTest(content=content):
         files.atomic_write_text(index, content)
         with self.assertRaisesRegex(ValueError, f"dataset index {index}.*{message}"):
@@ -447,7 +450,7 @@ class BinaryBadInputsTest(tf.test.TestCase):
     out = os.path.join(self.tmp, "other_config_run")
     config = experiment.ExperimentConfig(output_dir=out, mode="baseline")
     with experiment_checkpoints.claim(config, out):
-      pass
+      os.makedirs(os.path.join(out, "checkpoints"))  # a run that started
     with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
       stored = f.read()
     result = self.assert_fails("tools.train", self.train_args(out, "--mode=two_gen_bat"),
@@ -456,7 +459,8 @@ class BinaryBadInputsTest(tf.test.TestCase):
     self.assert_one_line(result, "train.py")
     with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
       self.assertEqual(f.read(), stored)
-    self.assertEqual(sorted(os.listdir(out)), [".lock", "config.json"])
+    self.assertEqual(sorted(os.listdir(out)), [files.MANIFEST_FILE, ".lock", "checkpoints",
+                                               "config.json"])
 
   def test_train_stops_a_diverged_run_naming_the_step(self):
     out = os.path.join(self.tmp, "diverged_run")
@@ -505,6 +509,106 @@ class BinaryBadInputsTest(tf.test.TestCase):
                                            "--dataset=ffpp"],
                       "no videos in .*original_sequences/youtube/c23/videos")
     self.assertFalse(os.path.exists(os.path.join(out, "ffpp", records.INDEX_FILE)))
+
+  # ---- round 3: flags that mean nothing, results that are no results, paths ----------
+
+  def test_detect_flags_that_mean_nothing_are_refused_first(self):
+    face = os.path.join(self.tmp, "face3.png")
+    cv2.imwrite(face, np.zeros((32, 32, 3), np.uint8))
+    missing = os.path.join(self.tmp, "not_loaded.keras")  # refused before loading it
+    for flag, message in (
+        ("--threshold=nan", "--threshold must be finite, got nan"),
+        ("--margin=-1", r"--margin must be >= 1.0 and <= 10.0, got -1.0"),
+        ("--crop_faces", "--crop_faces needs a face detector; --face_detector=none")):
+      result = self.assert_fails("tools.detect", [f"--detector={missing}", f"--input={face}",
+                                                  "--face_detector=none", flag], message)
+      self.assert_one_line(result, "detect.py")
+
+  def test_detect_never_reports_nan_as_a_score(self):
+    path = os.path.join(self.tmp, "nan_detector.keras")
+    detector = utils.save_tiny_detector(path)
+    detector.set_weights([np.full_like(w, np.nan) for w in detector.get_weights()])
+    detector.save(path)
+    face = os.path.join(self.tmp, "face4.png")
+    cv2.imwrite(face, np.full((32, 32, 3), 90, np.uint8))
+    output = os.path.join(self.tmp, "nan.json")
+    result = self.assert_fails("tools.detect", [f"--detector={path}", f"--input={face}",
+                                                f"--output={output}"],
+                               f"--detector {path}: detector .* gave a non-finite fake "
+                               "probability \\(nan\\)")
+    self.assert_one_line(result, "detect.py")
+    self.assertFalse(os.path.exists(output))
+
+  def test_detect_a_video_without_a_face_says_so(self):
+    detector = os.path.join(self.tmp, "detector5.keras")
+    utils.save_tiny_detector(detector)
+    video = os.path.join(self.tmp, "blank.avi")
+    write_video(video, [np.full((64, 64, 3), 128, np.uint8)] * 3)
+    result = utils.run_binary("tools.detect", [f"--detector={detector}", f"--input={video}",
+                                               "--face_detector=haar", "--frames=3"])
+    report = json.loads(result.stdout)["video"]
+    self.assertIsNone(report["fake_probability"])
+    self.assertIsNone(report["fake"])
+    self.assertRegex(result.stderr, "WARNING: .*blank.avi: no face found in the 3 frames "
+                     "read; the video has no score")
+
+  def test_train_checks_decay_factor_before_writing(self):
+    out = os.path.join(self.tmp, "decay_run")
+    result = self.assert_fails("tools.train", self.train_args(out, "--decay_factor=-1"),
+                               r"decay_factor must be > 0.0 and <= 1.0, got -1.0")
+    self.assert_one_line(result, "train.py")
+    self.assertFalse(os.path.exists(out))
+
+  def test_robustness_checks_severities_before_writing(self):
+    out = os.path.join(self.tmp, "robustness_out")
+    detector = os.path.join(self.tmp, "detector6.keras")
+    utils.save_tiny_detector(detector)
+    result = self.assert_fails("tools.robustness", [
+        *self.train_args(out), f"--detectors={detector}", "--severity=jpeg:150"],
+                               r"--severity='jpeg:150': jpeg severity \(JPEG quality\) "
+                               "must be >= 0.0 and <= 100, got 150")
+    self.assert_one_line(result, "robustness.py")
+    self.assertFalse(os.path.exists(out))
+
+  def test_robustness_takes_the_output_lock(self):
+    out = os.path.join(self.tmp, "robustness_locked")
+    detector = os.path.join(self.tmp, "detector8.keras")
+    utils.save_tiny_detector(detector)
+    with faults.lock_held_by_another_process(out) as holder:
+      result = self.assert_fails("tools.robustness", [
+          *self.train_args(out), f"--detectors={detector}", "--corruptions=jpeg",
+          "--severity=jpeg:50"], f"output_dir {out} is in use by another run \\(process "
+                                 f"{holder.pid}\\)")
+    self.assert_one_line(result, "robustness.py")
+    self.assertEqual(sorted(os.listdir(out)), [".lock"])
+
+  def test_output_dir_that_is_a_file_and_a_symlinked_lock(self):
+    detector = os.path.join(self.tmp, "detector7.keras")
+    utils.save_tiny_detector(detector)
+    args = [f"--detectors={detector}", f"--data_root={self.data_root}",
+            f"--dataset={utils.DATASET}", f"--image_size={utils.IMAGE_SIZE}",
+            "--train_methods=FaceSwap", "--test_methods=FaceSwap", "--test_qualities=c23"]
+    a_file = os.path.join(self.tmp, "a_file")
+    files.atomic_write_text(a_file, "mine")
+    result = self.assert_fails("tools.evaluate", [*args, f"--output_dir={a_file}"],
+                               "output_dir .*a_file is not a folder")
+    self.assert_one_line(result, "evaluate.py")
+    out = os.path.join(self.tmp, "linked_lock")
+    os.makedirs(out)
+    os.symlink(a_file, os.path.join(out, files.LOCK_FILE))
+    result = self.assert_fails("tools.evaluate", [*args, f"--output_dir={out}"],
+                               "lock file .*linked_lock/.lock is a symbolic link")
+    self.assert_one_line(result, "evaluate.py")
+    with open(a_file, encoding="utf-8") as f:
+      self.assertEqual(f.read(), "mine")  # not truncated, no process id written
+
+  def test_preprocess_dataset_names_stay_under_data_root(self):
+    out = os.path.join(self.tmp, "records_root")
+    result = self.assert_fails("tools.preprocess", [
+        f"--input={self.tmp}", f"--data_root={out}", "--dataset=../escape",
+        "--layout=folder"], f"--dataset '../escape' leads outside {out}")
+    self.assert_one_line(result, "preprocess.py")
+    self.assertFalse(os.path.exists(os.path.join(self.tmp, "escape")))
 
 
 if __name__ == "__main__":

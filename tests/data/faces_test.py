@@ -185,6 +185,22 @@ class ExtractFacesTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "detector must be one of"):
       faces.make_detector("dlib")
 
+  def test_unreadable_frames_of_a_folder_are_skipped_and_named(self):
+    folder = os.path.join(self.get_temp_dir(), "frames_with_a_bad_one")
+    os.makedirs(folder)
+    for number in range(3):
+      cv2.imwrite(os.path.join(folder, f"{number:04d}.png"), np.full((16, 16, 3), 60,
+                                                                     np.uint8))
+    with open(os.path.join(folder, "0001.png"), "r+b") as f:
+      f.truncate(40)  # cut off
+    result = faces.extract_faces(folder, None, num=3, size=16)
+    self.assertEqual((result.frames_read, len(result.crops)), (2, 2))
+    self.assertLen(result.frames_skipped, 1)
+    self.assertRegex(result.frames_skipped[0], "0001.png: the image file is truncated")
+    self.assertIsNone(result.error)
+    with self.assertRaisesRegex(OSError, "0001.png: the image file is truncated"):
+      list(faces.read_frames(os.path.join(folder, "0001.png"), [0], []))  # an image
+
 
 if __name__ == "__main__":
   tf.test.main()

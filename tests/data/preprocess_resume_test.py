@@ -13,6 +13,7 @@ import time
 import pytest
 import tensorflow as tf
 
+from dfadv_tf import files
 from dfadv_tf.data import records
 from tests.testing.tools import ROOT
 from tests.testing.video import make_ffpp_tree
@@ -41,10 +42,13 @@ def listed_shards(out):
 
 
 def files_under(folder):
-  """{relative path: bytes} of every file under `folder`."""
+  """{relative path: bytes} of every file under `folder` but the lock (which holds its
+  last owner's process id)."""
   out = {}
   for top, _, names in os.walk(folder):
     for name in names:
+      if name == files.LOCK_FILE:
+        continue
       path = os.path.join(top, name)
       with open(path, "rb") as f:
         out[os.path.relpath(path, folder)] = f.read()

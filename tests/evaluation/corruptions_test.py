@@ -128,6 +128,19 @@ class CorruptionsTest(tf.test.TestCase):
       with self.assertRaisesRegex(ValueError, message):
         self.apply(name, severity)
 
+  def test_severities_are_checked_before_any_image(self):
+    for name, severity, message in (
+        ("jpeg", 150, r"jpeg severity \(JPEG quality\) must be >= 0.0 and <= 100, got 150"),
+        ("jpeg", float("nan"), "jpeg severity .* must be finite, got nan"),
+        ("blur", 0.0, "blur severity .* must be > 0.0"),
+        ("resize", 1.5, "resize severity .* <= 1.0"), ("h264", 52, "<= 51"),
+        ("noise", -1.0, ">= 0.0"), ("fgsm", float("inf"), "must be finite")):
+      with self.assertRaisesRegex(ValueError, message):
+        corruptions.get(name).check(severity)
+    for corruption in corruptions.CORRUPTIONS.values():  # the defaults are valid
+      for severity in corruption.severities:
+        corruption.check(severity)
+
 
 if __name__ == "__main__":
   tf.test.main()

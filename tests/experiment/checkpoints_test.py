@@ -50,11 +50,60 @@ class ClaimTest(tf.test.TestCase):
         pass
     with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
       self.assertEqual(f.read(), stored)  # refused before anything was written
-    self.assertEqual(listing(out), [".lock", "checkpoints/epoch_001.keras", "config.json"])
+    self.assertEqual(listing(out), [files.MANIFEST_FILE, ".lock",
+                                    "checkpoints/epoch_001.keras", "config.json"])
     with checkpoints.claim(other, out, restart=True):  # --restart starts over
-      self.assertEqual(listing(out), [".lock", "config.json"])
+      self.assertEqual(listing(out), [files.MANIFEST_FILE, ".lock", "config.json"])
     with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
       self.assertEqual(json.load(f)["mode"], "two_gen_bat")
+
+  def test_restart_removes_only_what_runs_created(self):
+    out = os.path.join(self.get_temp_dir(), "users_folder")
+    for name in ("logs/mine.txt", "tables/mine.csv", "notes.txt"):  # the user's own
+      os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
+      files.atomic_write_text(os.path.join(out, name), "keep")
+    config = experiment.ExperimentConfig(output_dir=out)
+    with checkpoints.claim(config, out, restart=True):  # never held a run
+      files.atomic_write_text(os.path.join(out, "results.json"), "{}")
+    with checkpoints.claim(config, out, restart=True):
+      pass
+    self.assertEqual(listing(out), [files.MANIFEST_FILE, ".lock", "config.json",
+                                    "logs/mine.txt", "notes.txt", "tables/mine.csv"])
+
+  def test_a_run_that_never_started_is_replaced_by_another_configuration(self):
+    out = os.path.join(self.get_temp_dir(), "download_failed")
+    with checkpoints.claim(experiment.ExperimentConfig(output_dir=out, weights="imagenet"),
+                           out):
+      pass  # e.g. the ImageNet download failed here
+    with checkpoints.claim(experiment.ExperimentConfig(output_dir=out), out):
+      pass
+    with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+      self.assertEqual(json.load(f)["weights"], "none")
+
+  def test_outputs_are_never_written_through_a_symlink(self):
+    out = os.path.join(self.get_temp_dir(), "linked_logs")
+    elsewhere = os.path.join(self.get_temp_dir(), "elsewhere")
+    os.makedirs(out)
+    os.makedirs(elsewhere)
+    os.symlink(elsewhere, os.path.join(out, "logs"))
+    self.addCleanup(os.remove, os.path.join(out, "logs"))
+    with self.assertRaisesRegex(OSError, "output_dir .*: logs is a symbolic link .*remove "
+                                "the link"):
+      with checkpoints.claim(experiment.ExperimentConfig(output_dir=out), out):
+        pass
+    self.assertFalse(os.path.exists(os.path.join(out, "config.json")))
+
+  def test_config_json_that_is_not_an_object(self):
+    out = os.path.join(self.get_temp_dir(), "list_config")
+    os.makedirs(os.path.join(out, "checkpoints"))
+    files.atomic_write_text(os.path.join(out, "config.json"), "[1, 2]")
+    with self.assertRaisesRegex(ValueError, "config.json holds a JSON list, not an object"):
+      with checkpoints.claim(experiment.ExperimentConfig(output_dir=out), out):
+        pass
+    files.atomic_write_text(os.path.join(out, "config.json"), "[" * 100000)
+    with self.assertRaisesRegex(ValueError, "config.json is not valid JSON"):
+      with checkpoints.claim(experiment.ExperimentConfig(output_dir=out), out):
+        pass
 
   def test_a_folder_in_use_is_refused_and_freed_by_a_crash(self):
     out = os.path.join(self.get_temp_dir(), "busy")
@@ -68,14 +117,14 @@ class ClaimTest(tf.test.TestCase):
       holder.kill()
       holder.wait()
       with checkpoints.claim(config, out):
-        self.assertEqual(listing(out), [".lock", "config.json"])
+        self.assertEqual(listing(out), [files.MANIFEST_FILE, ".lock", "config.json"])
 
   def test_a_killed_writers_temporaries_are_removed(self):
     out = os.path.join(self.get_temp_dir(), "killed")
     os.makedirs(os.path.join(out, "checkpoints"))
     files.atomic_write_text(os.path.join(out, "checkpoints", ".tmp-123epoch_002.keras"), "")
     with checkpoints.claim(experiment.ExperimentConfig(output_dir=out), out):
-      self.assertEqual(listing(out), [".lock", "config.json"])
+      self.assertEqual(listing(out), [files.MANIFEST_FILE, ".lock", "config.json"])
 
 
 class CallbacksTest(tf.test.TestCase):
