@@ -150,7 +150,7 @@ def time_backbone(args, spec):
 
     @tf.function(jit_compile=jit)
     def generator_updates(x, y):
-      return two_gen.merge(two_gen._play(two_gen.split(x, y)))  # pylint: disable=protected-access
+      return two_gen.adversary_step(x, y)
 
     rows = generator_updates(x, y)
 
