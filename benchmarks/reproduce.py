@@ -28,16 +28,14 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-# The modes of the paper's tables (grad_pgd, App. C's multi-step variant, is not a row).
-PAPER_MODES = ("baseline", "grad_aat", "grad_sat", "grad_bat", "gen_bat", "two_gen_bat",
-               "combined")
 ARGS_FILE = "reproduce_args.json"
 
 
 def parse_args(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--modes", default=",".join(PAPER_MODES),
-                      help="Comma-separated training modes (the baseline first).")
+  parser.add_argument("--modes", default="",
+                      help="Comma-separated training modes (the baseline first); default: "
+                      "the modes of the paper's tables (modes.Mode.in_paper).")
   parser.add_argument("--seeds", type=int, default=3, help="Seeds 0 .. N-1 per mode.")
   parser.add_argument("--output_dir", default="runs/reproduce")
   parser.add_argument("--data_root", default="demo_data",
@@ -46,10 +44,14 @@ def parse_args(argv=None):
                       help="Folder with one <mode>.flags per mode.")
   parser.add_argument("--train_args", default="",
                       help="Extra dfadv-train flags for every run (shell syntax).")
-  parser.add_argument("--baseline", default="baseline",
-                      help="The mode that the paired differences subtract.")
+  parser.add_argument("--baseline", default="",
+                      help="The mode that the paired differences subtract (default: the "
+                      "baseline).")
   args = parser.parse_args(argv)
-  args.modes = [m for m in args.modes.split(",") if m]
+  from dfadv_tf.experiment import modes  # pylint: disable=g-import-not-at-top
+  args.modes = ([m for m in args.modes.split(",") if m]
+                or [mode.name for mode in modes.MODES.values() if mode.in_paper])
+  args.baseline = args.baseline or modes.BASELINE
   if args.seeds < 1:
     parser.error(f"--seeds must be >= 1, got {args.seeds}.")
   for mode in args.modes:
@@ -126,7 +128,7 @@ def reproduce(args, log=print):
   """Trains (or reads) every (mode, seed), writes the tables; returns (runs, failures)
   with runs = {mode: {seed: results}}."""
   from dfadv_tf.evaluation import seeds as seeds_lib  # pylint: disable=g-import-not-at-top
-  from dfadv_tf.experiment import PAPER_NAMES  # pylint: disable=g-import-not-at-top
+  from dfadv_tf.experiment import modes  # pylint: disable=g-import-not-at-top
   ensure_benchmark(args.data_root, log)
   todo = [(seed, mode) for seed in range(args.seeds) for mode in args.modes]
   log(f"{len(todo)} runs ({len(args.modes)} modes x {args.seeds} seeds) under "
@@ -149,7 +151,7 @@ def reproduce(args, log=print):
       log(f"{head} trained in {seconds:.0f} s ({_averages(results)})")
     runs.setdefault(mode, {})[seed] = results
   if args.baseline in runs:
-    names = {mode: PAPER_NAMES[mode] for mode in runs}
+    names = {mode: modes.get(mode).table_name for mode in runs}
     for level in ("frame", "video"):
       texts = seeds_lib.write_seed_tables(runs, args.output_dir, names, args.baseline,
                                           level)

@@ -18,6 +18,7 @@ import tensorflow as tf
 from dfadv_tf.augment.layers import get_augmentation
 from dfadv_tf.data import records
 from dfadv_tf.evaluation import grid as grid_lib
+from dfadv_tf.experiment import modes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,16 +117,12 @@ def distributed(dataset, deterministic=False):
   return dataset.with_options(options)
 
 
-# The modes whose two generators take the real and the fake half of every batch
-# (`GeneratorBATModel(routing="halves")`): their batches alternate real, fake, ...
-HALVES_MODES = ("two_gen_bat", "combined")
-
-
 def train_balance(config):
-  """How the training batches mix the classes: "halves" (exactly B/2 real and B/2 fake,
-  alternating, the reference's sampling) for the modes of `HALVES_MODES`, "oversample"
-  (real and fake drawn 50/50) for the others."""
-  return "halves" if config.mode in HALVES_MODES else "oversample"
+  """How the training batches mix the classes: the mode's `balance` (`modes.Mode`):
+  "halves" (exactly B/2 real and B/2 fake, alternating, the reference's sampling) for the
+  modes whose two generators each take one half, "oversample" (real and fake drawn
+  50/50) for the others."""
+  return modes.get(config.mode).balance
 
 
 def train_dataset(config, initial_epoch=0, steps=None):

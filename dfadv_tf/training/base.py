@@ -367,7 +367,7 @@ class TrainingModel(keras.Model):
     return cls(**deserialize_nested(config, "detector"))
 
 
-# ---- small pieces of the steps ------------------------------------------------------------
+# ---- small pieces of the steps --------------------------------------------------------
 
 
 def to_frames(detector, images, labels):
