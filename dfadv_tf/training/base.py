@@ -1,9 +1,12 @@
 """What every training mode shares: the detector update, trackers, losses, optimizers.
 
 A training mode is a `keras.Model` around a detector (B, H, W, 3) float in [-1, 1] ->
-(B, 2) logits (fake = 1). `train_step` = the mode's adversary (`adversary_step`, which may
-train generators first) + one detector update on [clean, adversarial] rows (Eq. 2, 3, 7);
-`test_step` / `predict_step` / `call` use the detector alone on clean images.
+(B, 2) logits (fake = 1). `train_step` = the mode's adversary (`adversary_step`) + one
+detector update on [clean, adversarial] rows (Eq. 2, 3); `GeneratorBATModel` writes its
+own `train_step` (the game of Eq. 7) from the same pieces: `checked_batch`,
+`detector_update` and the small helpers at the end of this module (`to_frames` /
+`from_frames`, `scaled_sum`, `apply_where`, `repeat`). `test_step` / `predict_step` /
+`call` use the detector alone on clean images.
 
 Losses are per-example softmax cross-entropies in float32, divided by the row count of the
 global batch (summed over replicas), so that the gradients the optimizer all-reduces under
