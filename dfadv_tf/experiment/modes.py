@@ -9,9 +9,10 @@ the benchmarks and the tests read `MODES`. Adding a mode = one `register(Mode(..
 every registered adversary of `dfadv_tf.attacks` brings its mode (`GradientATModel`).
 
 baseline -> `DetectorModel`; grad_aat, grad_pgd, grad_bat, grad_sat, ... ->
-`GradientATModel(attack=<adversary>)`; gen_bat / two_gen_bat / combined ->
+`GradientATModel(attack=<adversary>)`; gen_bat / two_gen_bat / combined_at ->
 `GeneratorBATModel` with one or two generators (+ the FGSM step of Combined AT). The old
-name `plain` of the baseline still works for one release, with a warning.
+names `plain` (the baseline) and `combined` (Combined AT; `--augment=combined` is an
+augmentation) still work for one release, with a warning.
 """
 
 import dataclasses
@@ -115,9 +116,10 @@ register(Mode("gen_bat", "Gen-BAT", _generator_bat(1), flags=_GENERATOR_FLAGS,
               generators=1, blurs=True))
 register(Mode("two_gen_bat", "Two-Gen-BAT", _generator_bat(2), flags=_GENERATOR_FLAGS,
               balance="halves", generators=2, blurs=True))
-register(Mode("combined", "Combined AT", _generator_bat(2, combined=True),
+register(Mode("combined_at", "Combined AT", _generator_bat(2, combined=True),
               flags=_GENERATOR_FLAGS + ("fgsm_eps",), balance="halves", generators=2,
               blurs=True))
+MODES.rename("combined", "combined_at")
 
 
 def schedule(config, learning_rate, steps, updates_per_step=1):

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from dfadv_tf import experiment
+from dfadv_tf.experiment import checkpoints
 from dfadv_tf.experiment import modes
 from dfadv_tf.training import GeneratorBATModel
 from tests.testing import tools as utils
@@ -64,6 +65,11 @@ class ModeRegistryTest(tf.test.TestCase):
     self.assertLen(logs.output, 1)
     self.assertIn("'plain' is now called 'baseline'", logs.output[0])
     self.assertNotIn("plain", modes.names())
+    with self.assertLogs(level="WARNING"):
+      self.assertEqual(experiment.ExperimentConfig(mode="combined").mode, "combined_at")
+    with self.assertLogs(level="WARNING"):  # a run folder of the old name resumes
+      self.assertEqual(checkpoints.config_differences(
+          {"mode": "combined"}, experiment.ExperimentConfig(mode="combined_at")), {})
 
   def test_a_mode_registers_once_and_unknown_names_list_the_choices(self):
     with self.assertRaisesRegex(ValueError, "training mode 'gen_bat' is registered twice"):
