@@ -190,7 +190,7 @@ def _ours(size, tf):
 
   @tf.function(jit_compile=jit)
   def generator_updates(x, y):
-    return model.merge(model._play(model.split(x, y)))  # pylint: disable=protected-access
+    return model.adversary_step(x, y)
 
   @tf.function(jit_compile=jit)
   def detector_update(x, y, rows):

@@ -64,10 +64,6 @@ DEFAULT_FACES = os.path.join(SHARED, "data", "ffpp_faces_sample")
 DEFAULT_WEIGHTS = os.path.join(SHARED, "weights", "mobilenet_2_5_224_tf_no_top.h5")
 FACES_DATASET = "ffpp_faces"
 REAL_FACES_FLAGS = os.path.join("flags", "real_faces", "suite.flags")
-# The modes of the paper's tables (grad_pgd, App. C's multi-step variant, is not a row).
-PAPER_MODES = ("baseline", "grad_aat", "grad_sat", "grad_bat", "gen_bat", "two_gen_bat",
-               "combined")
-GENERATOR_MODES = ("gen_bat", "two_gen_bat", "combined")
 # --clamp names: the generators' largest blur sigma in px (generator_max_sigma; the
 # inverse-variance floor is 1 / sigma^2): the reference's bound scaled to the image size,
 # the paper's 1 px, and App. D's low floor (10 px, inverse variance 0.01).
@@ -80,8 +76,9 @@ def parse_args(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--suite", default="demo", choices=("demo", "real_faces"),
                       help="demo: the built-in benchmark; real_faces: the FF++ face sample.")
-  parser.add_argument("--modes", default=",".join(PAPER_MODES),
-                      help="Comma-separated training modes (the baseline among them).")
+  parser.add_argument("--modes", default="",
+                      help="Comma-separated training modes (the baseline among them); "
+                      "default: the modes of the paper's tables (modes.Mode.in_paper).")
   parser.add_argument("--seeds", type=int, default=None,
                       help="Seeds 0 .. N-1 per mode (default: demo 3, real_faces 5).")
   parser.add_argument("--output_dir", default=None,
@@ -109,12 +106,16 @@ def parse_args(argv=None):
                       "same batches; auto: each mode its own, as before).")
   parser.add_argument("--train_args", default="",
                       help="Extra dfadv-train flags for every run (shell syntax).")
-  parser.add_argument("--baseline", default="baseline",
-                      help="The mode that the paired differences subtract.")
+  parser.add_argument("--baseline", default="",
+                      help="The mode that the paired differences subtract (default: the "
+                      "baseline).")
   parser.add_argument("--estimate_only", action="store_true",
                       help="Print the time estimate of the pending runs and stop.")
   args = parser.parse_args(argv)
-  args.modes = [m for m in args.modes.split(",") if m]
+  from dfadv_tf.experiment import modes  # pylint: disable=g-import-not-at-top
+  args.modes = ([m for m in args.modes.split(",") if m]
+                or [mode.name for mode in modes.MODES.values() if mode.in_paper])
+  args.baseline = args.baseline or modes.BASELINE
   args.seeds = args.seeds if args.seeds is not None else (
       5 if args.suite == "real_faces" else 3)
   if args.seeds < 1:
@@ -123,8 +124,9 @@ def parse_args(argv=None):
     if args.suite == "demo" and not os.path.exists(
         os.path.join(args.flags_dir, f"{mode}.flags")):
       parser.error(f"--modes: no flag file {args.flags_dir}/{mode}.flags for mode {mode!r}.")
-    if args.suite == "real_faces" and mode not in PAPER_MODES + ("grad_pgd",):
-      parser.error(f"--modes: unknown mode {mode!r}; expected some of {list(PAPER_MODES)}.")
+    if args.suite == "real_faces" and mode not in modes.MODES:
+      parser.error(f"--modes: unknown mode {mode!r}; expected some of "
+                   f"{list(modes.MODES.names())}.")
   if args.baseline not in args.modes:
     parser.error(f"--modes must include the baseline {args.baseline!r} (the paired "
                  "differences subtract it).")
@@ -234,12 +236,13 @@ def run_arguments(args, run):
 
 def plan(args):
   """Every Run, seed by seed."""
+  from dfadv_tf.experiment import modes  # pylint: disable=g-import-not-at-top
   methods = args.train_methods if args.suite == "real_faces" else [None]
   runs = []
   for seed in range(args.seeds):
     for method in methods:
       for mode in args.modes:
-        clamps = args.clamp if (args.clamp and mode in GENERATOR_MODES) else [None]
+        clamps = args.clamp if (args.clamp and modes.get(mode).generators) else [None]
         runs += [Run(args, method, mode, clamp, seed) for clamp in clamps]
   return runs
 

@@ -3,7 +3,7 @@ memory of a Two-Gen-BAT step, for one or more backbones.
 
 For each backbone (`--backbones`, `name:image_size` each), one fresh process times the
 median of `model.train_function` (what `fit` runs per batch, with the model's own
-jit_compile setting) for each mode (`--modes`), interleaved, as a ratio to the plain step;
+jit_compile setting) for each mode (`--modes`), interleaved, as a ratio to the baseline's step;
 the first call of each mode (trace + compile + run) is printed too. For Two-Gen-BAT also
 its parts run alone, each its own `tf.function` with the same jit setting: the `g_steps`
 generator updates (each generator on its own half), and the detector update on the rows
@@ -27,7 +27,7 @@ small_cnn (a quick figure) and the paper's width 64 with 3 blocks for a real bac
   python benchmarks/train_step.py                      # small_cnn at 64 px, a minute
   python benchmarks/train_step.py --repeats=3 \\
       --backbones=small_cnn:64,efficientnetb0:224,xception:299   # CPU: about an hour
-  python benchmarks/train_step.py --backbones=efficientnetb0:224 --modes=plain,two_gen_bat
+  python benchmarks/train_step.py --backbones=efficientnetb0:224 --modes=baseline,two_gen_bat
 """
 
 import argparse
@@ -42,10 +42,30 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = "RESULT "
-# --modes key: the printed name.
-MODES = {"plain": "plain", "fgsm": "Grad-AAT (FGSM)", "pgd": "Grad-AAT (PGD, 3 steps)",
-         "grad_bat": "Grad-BAT (1 step)", "grad_sat": "Grad-SAT (5 steps)",
-         "gen_bat": "Gen-BAT", "two_gen_bat": "Two-Gen-BAT", "combined": "Combined AT"}
+# What the benchmark changes from the configuration's defaults (ExperimentConfig fields;
+# each mode reads its own): a quicker PGD and SAT than training uses, eps of 4 grey levels.
+SETTINGS = {"pgd_eps": 4 / 255, "pgd_step_size": 1 / 255, "pgd_steps": 3, "bat_steps": 1,
+            "sat_steps": 5}
+
+
+def _modes():
+  """The registered training modes (`dfadv_tf.experiment.modes`), in their order."""
+  sys.path.insert(0, ROOT)
+  from dfadv_tf.experiment import modes  # pylint: disable=g-import-not-at-top
+  return modes
+
+
+def _mode_name(modes, key):
+  """The mode of a --modes entry: a mode's name, an old name (warned), or the name of an
+  adversary (its mode, the old keys of this script); None if none."""
+  from dfadv_tf import attacks  # pylint: disable=g-import-not-at-top
+  if key in attacks.ADVERSARIES:
+    mode = attacks.get(key).mode
+    print(f"train_step: --modes={key} is now called {mode}; the old name goes in the next "
+          "release.", file=sys.stderr)
+    return mode
+  name = modes.MODES.canonical(key)
+  return name if name in modes.MODES else None
 
 
 def _generator_shape(args, backbone):
@@ -56,26 +76,14 @@ def _generator_shape(args, backbone):
 
 
 def _make(name, detector, args, backbone):
-  from dfadv_tf.training import DetectorModel  # pylint: disable=g-import-not-at-top
-  from dfadv_tf.training import GeneratorBATModel  # pylint: disable=g-import-not-at-top
-  from dfadv_tf.training import GradientATModel  # pylint: disable=g-import-not-at-top
+  """Mode `name` around `detector`, built by its registered factory, compiled."""
+  from dfadv_tf.experiment import ExperimentConfig  # pylint: disable=g-import-not-at-top
+  modes = _modes()
   width, blocks = _generator_shape(args, backbone)
-  gen = dict(g_steps=args.g_steps, kernel_size=args.kernel_size,
-             generator_kwargs=dict(width=width, n_blocks=blocks))
-  k = args.kernel_size
-  makers = {
-      "plain": lambda: DetectorModel(detector),
-      "fgsm": lambda: GradientATModel(detector, "fgsm", {"eps": 1 / 255}),
-      "pgd": lambda: GradientATModel(
-          detector, "pgd", {"eps": 4 / 255, "step_size": 1 / 255, "steps": 3}),
-      "grad_bat": lambda: GradientATModel(detector, "bat", {"steps": 1, "kernel_size": k}),
-      "grad_sat": lambda: GradientATModel(detector, "sat", {"steps": 5}),
-      "gen_bat": lambda: GeneratorBATModel(detector, generators=1, **gen),
-      "two_gen_bat": lambda: GeneratorBATModel(detector, generators=2, **gen),
-      "combined": lambda: GeneratorBATModel(detector, generators=2,
-                                            combined_fgsm_eps=1 / 255, **gen),
-  }
-  model = makers[name]()
+  config = ExperimentConfig(backbone=backbone, g_steps=args.g_steps,
+                            kernel_size=args.kernel_size, generator_width=width,
+                            generator_blocks=blocks, **SETTINGS)
+  model = modes.get(name).build(config, detector)
   model.compile()
   model.make_train_function()
   return model
@@ -124,9 +132,10 @@ def time_backbone(args, spec):
         f"{args.batch}; generators width {width}, {blocks} blocks; g_steps {args.g_steps}, "
         f"k {args.kernel_size}; median of {args.repeats} after {args.warmup} warm-up "
         "call(s)", flush=True)
+  modes = _modes()
   runs, models, first = {}, {}, {}
   for key in args.modes:
-    name = MODES[key]
+    name = modes.get(key).display_name
     model = _make(key, build_detector(backbone, size), args, backbone)
     iterator = iter(dataset)
     models[name] = model
@@ -135,22 +144,22 @@ def time_backbone(args, spec):
     runs[name]()
     first[name] = time.perf_counter() - start
   timings = _interleaved_medians(runs, args.repeats, max(args.warmup - 1, 0))
-  plain = timings.get("plain")
-  print(f"{'mode':28s} {'step ms':>10s} {'/ plain':>8s} {'first call s':>13s}")
+  baseline = timings.get(modes.get(modes.BASELINE).display_name)
+  print(f"{'mode':28s} {'step ms':>10s} {'/ base':>8s} {'first call s':>13s}")
   for name, seconds in timings.items():
-    ratio = f"{seconds / plain:8.2f}" if plain else f"{'':8s}"
+    ratio = f"{seconds / baseline:8.2f}" if baseline else f"{'':8s}"
     print(f"{name:28s} {1e3 * seconds:10.1f} {ratio} {first[name]:13.1f}")
   result = {"backbone": backbone, "image_size": size, "device": device,
             "step_s": timings, "first_call_s": first}
 
-  two_gen = models.get("Two-Gen-BAT")
+  two_gen = models.get(modes.get("two_gen_bat").display_name)
   if two_gen is not None:
     x, y = tf.constant(images), tf.constant(labels)
     jit = two_gen.jit_compile
 
     @tf.function(jit_compile=jit)
     def generator_updates(x, y):
-      return two_gen.merge(two_gen._play(two_gen.split(x, y)))  # pylint: disable=protected-access
+      return two_gen.adversary_step(x, y)
 
     rows = generator_updates(x, y)
 
@@ -250,8 +259,9 @@ def main():
   parser.add_argument("--backbones", default="small_cnn:64",
                       help="comma-separated name:image_size, e.g. "
                            "small_cnn:64,efficientnetb0:224,xception:299")
-  parser.add_argument("--modes", default="", help="comma-separated subset of: "
-                      + ", ".join(f"{k} ({v})" for k, v in MODES.items()) + "; default all")
+  parser.add_argument("--modes", default="", help="comma-separated training modes "
+                      "(dfadv-train --mode values; default all), each with the "
+                      f"benchmark's settings {SETTINGS}")
   parser.add_argument("--batch", type=int, default=8)
   parser.add_argument("--generator_width", type=int, default=0,
                       help="0: 16 for small_cnn, 64 (the paper's) otherwise")
@@ -268,10 +278,13 @@ def main():
   parser.add_argument("--time_one", default="", help=argparse.SUPPRESS)
   parser.add_argument("--memory_one", default="", help=argparse.SUPPRESS)
   args = parser.parse_args()
-  args.modes = [m.strip() for m in args.modes.split(",") if m.strip()] or list(MODES)
-  unknown = [m for m in args.modes if m not in MODES]
+  modes = _modes()
+  keys = [m.strip() for m in args.modes.split(",") if m.strip()]
+  resolved = {key: _mode_name(modes, key) for key in keys}
+  unknown = [key for key, name in resolved.items() if name is None]
   if unknown:
-    parser.error(f"unknown --modes {unknown}; choose from {', '.join(MODES)}")
+    parser.error(f"unknown --modes {unknown}; choose from {', '.join(modes.names())}")
+  args.modes = list(resolved.values()) or list(modes.names())
   if args.time_one:
     return time_backbone(args, args.time_one)
   if args.memory_one:

@@ -101,7 +101,7 @@ def fgsm_adversary(model, images, labels, *, eps, seed=None, training=False,
                                    num_classes=num_classes, loss_reduction=loss_reduction))
 
 
-@registry.register("pgd", mode="grad_pgd", paper_name="Grad-AAT (PGD)", params=(
+@registry.register("pgd", mode="grad_pgd", paper_name="Grad-AAT (PGD)", in_paper=False, params=(
     registry.Param("eps", 1.0 / 255, "PGD L-inf radius in the [-1, 1] image space "
                    "(2/255 = one grey level)"),
     registry.Param("step_size", 0.5 / 255, "PGD step in the [-1, 1] image space (2/255 = "

@@ -3,8 +3,9 @@
 Every adversary of `dfadv_tf.attacks` registers here under one name, which is also the
 prefix of its flags and config fields (`fgsm` -> `--fgsm_eps`), the attack name of
 `dfadv-attack --attacks=...`, and the `attack=` of `GradientATModel`; `mode` is the
-training mode that trains against it (`dfadv-train --mode=...`) and `paper_name` its row
-in the paper's tables.
+training mode that trains against it (`dfadv-train --mode=...`, registered in
+`dfadv_tf.experiment.modes` from this registry) and `paper_name` its row in the paper's
+tables. The registry is a `dfadv_tf.registry.Registry`, as the modes' and layouts' are.
 
 Every registered function has one signature and one return shape:
 
@@ -27,10 +28,11 @@ The experiment's mode, config fields, flags and the attack tool then pick it up.
 """
 
 import dataclasses
-import types
 import typing
 
 import tensorflow as tf
+
+from dfadv_tf.registry import Registry
 
 
 class Adversarial(typing.NamedTuple):
@@ -66,13 +68,15 @@ class Param:
 @dataclasses.dataclass(frozen=True)
 class Adversary:
   """A registered adversary: see the module doc. `params` are `Param`s, `flags` maps
-  each flag name to its parameter name."""
+  each flag name to its parameter name; `in_paper` whether its mode is one of the
+  paper's rows."""
   name: str
   mode: str
   paper_name: str
   attack: typing.Callable
   params: tuple
   doc: str = ""
+  in_paper: bool = True
 
   @property
   def flags(self):
@@ -105,19 +109,18 @@ class Adversary:
     return {param.name: get(param.flag, param.default) for param in self.params}
 
 
-_REGISTRY = {}
-ADVERSARIES = types.MappingProxyType(_REGISTRY)  # name -> Adversary, read-only
+_REGISTRY = Registry("adversary")
+ADVERSARIES = _REGISTRY.entries  # name -> Adversary, read-only
 
 
-def register(name, *, mode, paper_name, params=()):
+def register(name, *, mode, paper_name, params=(), in_paper=True):
   """Decorator: registers `fn` (the one signature of the module doc) as adversary
   `name`. ValueError if the name or mode is taken, or a shared flag gets two defaults."""
 
   def add(fn):
     resolved = tuple(dataclasses.replace(p, flag=p.flag or f"{name}_{p.name}")
                      for p in params)
-    if name in _REGISTRY:
-      raise ValueError(f"adversary {name!r} is registered twice.")
+    _REGISTRY.check_new(name)
     if any(a.mode == mode for a in _REGISTRY.values()):
       raise ValueError(f"training mode {mode!r} already belongs to another adversary.")
     defaults = {p.flag: p.default for a in _REGISTRY.values() for p in a.params}
@@ -126,8 +129,8 @@ def register(name, *, mode, paper_name, params=()):
         raise ValueError(f"adversary {name!r}: flag {p.flag!r} is shared with another "
                          f"adversary whose default is {defaults[p.flag]!r}, not "
                          f"{p.default!r}.")
-    _REGISTRY[name] = Adversary(name, mode, paper_name, fn, resolved,
-                                (fn.__doc__ or "").strip())
+    _REGISTRY.add(name, Adversary(name, mode, paper_name, fn, resolved,
+                                  (fn.__doc__ or "").strip(), in_paper))
     return fn
 
   return add
@@ -135,9 +138,7 @@ def register(name, *, mode, paper_name, params=()):
 
 def get(name):
   """The `Adversary` registered as `name` (ValueError listing the names otherwise)."""
-  if name not in _REGISTRY:
-    raise ValueError(f"unknown adversary {name!r}; expected one of {sorted(_REGISTRY)}.")
-  return _REGISTRY[name]
+  return _REGISTRY.get(name)
 
 
 def by_mode(mode):

@@ -6,9 +6,8 @@ r"""Downloaded datasets or your own labelled folders -> face crops -> TFRecord s
       --data_root=/data/records
 
 --layout says how --input is organised (default: --dataset, when that names a layout):
-ffpp, dfd, celebdf (v2), celebdf_v1, dfdc, dfdc_preview, uadfv, deeperforensics,
-wilddeepfake, or folder (real/ and fake/ or fake/<method>/, of videos, images or
-folders of frames, optionally under train/ val/ test/; see dfadv_tf.data.datasets).
+one of the layouts of dfadv_tf.data.layouts (ffpp for FaceForensics++, folder for your
+own real/ and fake/ or fake/<method>/ of videos, images or folders of frames, ...).
 A folder without train/ (only test/, say) is evaluation-only: scored by dfadv-evaluate,
 as is a folder of real/ and fake/ with --whole_split=test.
 --dataset names the records written, `<data_root>/<dataset>/index.json` and its shards
@@ -26,8 +25,9 @@ from dfadv_tf import files
 from dfadv_tf.cli import app
 from dfadv_tf.data import datasets
 from dfadv_tf.data import faces
+from dfadv_tf.data import layouts
 
-LAYOUTS = datasets.LAYOUTS
+LAYOUTS = layouts.names()
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", None, "Name of the records written under --data_root "
@@ -71,7 +71,7 @@ flags.DEFINE_string("group_pattern", None, "folder: regular expression whose fir
                     "'^(.+)_\\d+$' for clip7_0001.png (default: the name itself).")
 flags.DEFINE_enum("face_detector", None, list(faces.DETECTORS), "Face detector: mtcnn "
                   "(default), haar, or none (the images are face crops; the default for "
-                  f"{datasets.FACE_CROP_LAYOUTS}).")
+                  f"{layouts.face_crop_layouts()}).")
 flags.DEFINE_float("min_face_confidence", 0.9, "MTCNN: keep faces at least this "
                    "confident.")
 flags.DEFINE_integer("detect_max_side", 960, "MTCNN: detect on frames scaled down to this "
@@ -109,30 +109,14 @@ def splitting():
 
 
 def list_videos(layout):
-  """The `datasets.Video`s of --input in `layout`."""
-  sampling = datasets.Sampling(FLAGS.frames, FLAGS.test_frames, FLAGS.test_every)
-  split = splitting()
-  if layout == "ffpp":
-    return datasets.ffpp_videos(FLAGS.input, FLAGS.qualities or ["c23"], FLAGS.methods,
-                                sampling, masks=FLAGS.masks)
-  if layout == "dfd":
-    return datasets.dfd_videos(FLAGS.input, FLAGS.qualities or ["c23"], FLAGS.dfd_frames,
-                               FLAGS.seed)
-  if layout in ("celebdf", "celebdf_v1"):
-    return datasets.celebdf_videos(FLAGS.input, sampling, split,
-                                   "v1" if layout == "celebdf_v1" else "v2")
-  if layout == "deeperforensics":
-    return datasets.deeperforensics_videos(
-        FLAGS.input, FLAGS.qualities or [datasets.DEEPERFORENSICS_QUALITY],
-        FLAGS.real_input, sampling, split)
-  by_name = {"dfdc": datasets.dfdc_videos, "dfdc_preview": datasets.dfdc_preview_videos,
-             "uadfv": datasets.uadfv_videos, "wilddeepfake": datasets.wilddeepfake_videos}
-  if layout == "folder":
-    return datasets.folder_videos(FLAGS.input, sampling, split,
-                                  whole_split=FLAGS.whole_split)
-  if FLAGS.whole_split:
+  """The `datasets.Video`s of --input in `layout` (`layouts.get(layout).videos`)."""
+  if FLAGS.whole_split and layout != "folder":
     raise ValueError(f"--whole_split applies to --layout=folder only, not {layout!r}.")
-  return by_name[layout](FLAGS.input, sampling, split)
+  return layouts.get(layout).videos(layouts.Options(
+      FLAGS.input, qualities=FLAGS.qualities, methods=FLAGS.methods, masks=FLAGS.masks,
+      sampling=datasets.Sampling(FLAGS.frames, FLAGS.test_frames, FLAGS.test_every),
+      splitting=splitting(), dfd_frames=FLAGS.dfd_frames, seed=FLAGS.seed,
+      real_input=FLAGS.real_input, whole_split=FLAGS.whole_split))
 
 
 def validate_flags():
@@ -141,7 +125,7 @@ def validate_flags():
   files.under_root(FLAGS.data_root, FLAGS.dataset, "--dataset")
   files.check_writable(FLAGS.data_root, "--data_root", folder=True)
   detector = FLAGS.face_detector or (
-      "none" if layout in datasets.FACE_CROP_LAYOUTS else "mtcnn")
+      "none" if layout in layouts.face_crop_layouts() else "mtcnn")
   checks.face_crop_flags(FLAGS.margin, FLAGS.min_face_confidence, detector, FLAGS.align)
   splitting()
   if not os.path.isdir(FLAGS.input):
@@ -152,7 +136,7 @@ def main(argv):
   del argv
   layout = layout_of(FLAGS.dataset, FLAGS.layout)
   detector = FLAGS.face_detector or (
-      "none" if layout in datasets.FACE_CROP_LAYOUTS else "mtcnn")
+      "none" if layout in layouts.face_crop_layouts() else "mtcnn")
   options = datasets.FaceOptions(detector, FLAGS.min_face_confidence,
                                  FLAGS.detect_max_side, FLAGS.margin, FLAGS.image_size,
                                  FLAGS.align, FLAGS.face_batch)

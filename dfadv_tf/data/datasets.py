@@ -4,31 +4,9 @@ Each `<layout>_videos(root, ...)` lists the videos (or folders of frames, or ima
 a download as `Video`s with their method, quality, split and label; `preprocess` turns
 such a list into face crops in TFRecord shards (`records.ShardedWriter`), in parallel
 over videos, resumable (complete shards are skipped), with a progress line
-(`dfadv_tf.progress`: one per 5% in a log file) and a `Summary`. `LAYOUTS` maps each
-layout name to its function; the layouts (as the datasets ship them, checked against
-their READMEs and DeepfakeBench's preprocessing; docs/data.md, "Supported datasets",
-says which details could not be confirmed):
-
-- ffpp: `original_sequences/youtube/<q>/videos/071.mp4`,
-  `manipulated_sequences/<Method>/<q>/videos/071_054.mp4`, q in raw / c23 / c40, and
-  where present `manipulated_sequences/<Method>/masks/videos/071_054.mp4` (the
-  manipulation masks); the official split (package data `ffpp_splits/*.json`).
-- dfd (hosted with FF++): `original_sequences/actors/<q>/videos`,
-  `manipulated_sequences/DeepFakeDetection/<q>/videos`; a test set only.
-- celebdf (v2) / celebdf_v1: `Celeb-real/`, `YouTube-real/`, `Celeb-synthesis/`,
-  `List_of_testing_videos.txt` (lines `<1 real | 0 fake> <folder>/<file>.mp4`): the
-  listed videos are the test split; val is carved from the rest by identity.
-- dfdc: `dfdc_train_part_<N>/{metadata.json, *.mp4}` (Kaggle; labels REAL / FAKE and each
-  fake's `original`), the labelled public test set `test/{labels.csv, *.mp4}`.
-- dfdc_preview: `dataset.json` (`{"<folder>/.../<file>.mp4": {"label", "set"}}`) over
-  `original_videos/`, `method_A/`, `method_B/`.
-- uadfv: `real/<n>.mp4`, `fake/<n>_fake.mp4` (no official split).
-- deeperforensics: `manipulated_videos/<variant>/<target>_<source>.mp4` (variants as
-  qualities: end_to_end, end_to_end_level_<1-5>, ...), `lists/splits/{train,val,test}.txt`;
-  its real part is FF++'s youtube c23 videos (`real_root`).
-- wilddeepfake: `{real,fake}_{train,test}/.../<sequence>/<frame>.png` (face crops).
-- folder: your own, `real/` and `fake/` (or `fake/<method>/`) of videos, images or
-  folders of frames, optionally under `train/ val/ test/` (see `folder_videos`).
+(`dfadv_tf.progress`: one per 5% in a log file) and a `Summary`. `dfadv_tf.data.layouts`
+registers each layout (how a download is organised, e.g. ffpp, folder) with its function
+here and describes it.
 
 Where a dataset has no official split (or no val split) one is drawn here by
 `group_split`: seeded, by group (an identity, a video's source, a file stem), so that
@@ -934,9 +912,3 @@ def _preprocess(writer, videos, built, dataset, faces_options, workers, image_fo
       pool.close()
       pool.join()
   return summary
-
-
-LAYOUTS = ("ffpp", "dfd", "celebdf", "celebdf_v1", "dfdc", "dfdc_preview", "uadfv",
-           "deeperforensics", "wilddeepfake", "folder")
-# Layouts whose images are face crops already (preprocessed with no face detector).
-FACE_CROP_LAYOUTS = ("wilddeepfake",)

@@ -31,6 +31,7 @@ import numpy as np
 
 from dfadv_tf import files
 from dfadv_tf.experiment import data
+from dfadv_tf.experiment import modes
 from dfadv_tf.training.callbacks import AdversarialTensorBoard
 
 BEST_DETECTOR = "best_detector.keras"
@@ -73,7 +74,9 @@ def _read_json(path):
 def config_differences(stored, config):
   """{field: (stored value, new value)} of the fields (but `output_dir`) where `config`
   differs from a stored `config.json` dict; a field that the stored file lacks counts
-  as its default."""
+  as its default; a stored mode's old name counts as its new one."""
+  if "mode" in stored:
+    stored = dict(stored, mode=modes.MODES.canonical(stored["mode"]))
   new = json.loads(json.dumps(dataclasses.asdict(config)))
   defaults = json.loads(json.dumps(dataclasses.asdict(type(config)())))
   return {name: (stored.get(name, defaults.get(name)), value)

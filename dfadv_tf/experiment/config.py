@@ -19,14 +19,11 @@ from absl import logging
 from dfadv_tf import attacks
 from dfadv_tf import checks
 from dfadv_tf.augment.layers import AUGMENTATIONS
+from dfadv_tf.experiment.modes import BASELINE, MODES
 from dfadv_tf.models.backbones import BACKBONES
 
-GENERATOR_MODES = ("gen_bat", "two_gen_bat", "combined")
-MODES = ("baseline", *[a.mode for a in attacks.ADVERSARIES.values()], *GENERATOR_MODES)
-PAPER_NAMES = {"baseline": "Baseline",
-               **{a.mode: f"+ {a.paper_name}" for a in attacks.ADVERSARIES.values()},
-               "gen_bat": "+ Gen-BAT", "two_gen_bat": "+ Two-Gen-BAT",
-               "combined": "+ Combined AT"}
+# {mode: its row in the paper's tables}, from the mode registry (`modes.MODES`).
+PAPER_NAMES = {mode.name: mode.table_name for mode in MODES.values()}
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 # generator_max_sigma="auto": the reference's bound (sigma <= 1 px on its 256 px faces)
 # scaled to the image size, image_size / REFERENCE_SIZE px.
@@ -51,14 +48,15 @@ def _field(default, help, choices=None, auto=False):  # pylint: disable=redefine
 
 
 def _mode_help():
-  names = ", ".join(f"{mode} = {PAPER_NAMES[mode].lstrip('+ ')}" for mode in MODES)
-  return f"Training mode (= the paper's name): {names}."
+  names = ", ".join(f"{mode.name} = {mode.display_name}" for mode in MODES.values())
+  old = ", ".join(f"{old} (now {new})" for old, new in MODES.old_names().items())
+  return f"Training mode (= the paper's name): {names}. Old names, for one release: {old}."
 
 
 @dataclasses.dataclass
 class _Fields:
   """The fields that are not an adversary's parameters (see ExperimentConfig)."""
-  mode: str = _field("baseline", _mode_help(), MODES)
+  mode: str = _field(BASELINE, _mode_help(), (*MODES.names(), *MODES.old_names()))
   backbone: str = _field("efficientnetb5", "Detector backbone.", tuple(BACKBONES))
   weights: str = _field("none", "Backbone weights: none, imagenet (downloads; needs the "
                         "network) or the path of a local file: a .weights.h5, or Keras' "
@@ -158,6 +156,7 @@ class _Fields:
                                    "TensorBoard every this many epochs.")
 
   def __post_init__(self):
+    self.mode = MODES.canonical(self.mode)
     if isinstance(self.generator_max_sigma, str):
       self.generator_max_sigma = self._resolve_max_sigma(self.generator_max_sigma)
     for name in ("train_methods", "train_qualities", "test_methods", "test_qualities",
@@ -214,9 +213,10 @@ class _Fields:
 
   @property
   def run_name(self):
-    """The row name of this run in the tables: the backbone for the baseline, else the
-    paper's name of the mode."""
-    return PAPER_NAMES[self.mode] if self.mode != "baseline" else self.backbone
+    """The row name of this run in the tables: the backbone for the baseline (no
+    adversary), else the paper's name of the mode."""
+    mode = MODES.get(self.mode)
+    return mode.table_name if mode.adversarial else self.backbone
 
 
 _BASE_NAMES = {f.name for f in dataclasses.fields(_Fields)}

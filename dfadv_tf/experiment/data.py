@@ -18,6 +18,7 @@ import tensorflow as tf
 from dfadv_tf.augment.layers import get_augmentation
 from dfadv_tf.data import records
 from dfadv_tf.evaluation import grid as grid_lib
+from dfadv_tf.experiment import modes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,21 +117,17 @@ def distributed(dataset, deterministic=False):
   return dataset.with_options(options)
 
 
-# The modes whose two generators take the real and the fake half of every batch
-# (`GeneratorBATModel(routing="halves")`): their batches alternate real, fake, ...
-HALVES_MODES = ("two_gen_bat", "combined")
-
-
 def train_balance(config):
   """How the training batches mix the classes, `config.balance`: "halves" (exactly B/2
   real and B/2 fake, alternating, the reference's sampling), "oversample" (real and fake
-  drawn 50/50), or for "auto" halves in the modes of `HALVES_MODES` and oversample in
-  the others. With the same balance and seed every mode sees the same batches (the
-  paired differences over seeds rely on it). ValueError for oversample in a mode of
-  `HALVES_MODES` (their two generators each take one half of every batch)."""
+  drawn 50/50), or for "auto" the mode's own `balance` (`modes.Mode`: halves for the modes
+  whose two generators each take one half of every batch, oversample for the others).
+  With the same balance and seed every mode sees the same batches (the paired differences
+  over seeds rely on it). ValueError for oversample in a mode that needs halves."""
+  own = modes.get(config.mode).balance
   if config.balance == "auto":
-    return "halves" if config.mode in HALVES_MODES else "oversample"
-  if config.balance == "oversample" and config.mode in HALVES_MODES:
+    return own
+  if config.balance == "oversample" and own == "halves":
     raise ValueError(f"balance='oversample' does not fit mode {config.mode!r}: its two "
                      "generators take the real and the fake half of every batch; use "
                      "balance=halves (or auto).")

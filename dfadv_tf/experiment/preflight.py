@@ -17,11 +17,10 @@ first) raise one ValueError / OSError naming the input and what was expected:
 
 import os
 
-from dfadv_tf import attacks
 from dfadv_tf import files
 from dfadv_tf.data import records
 from dfadv_tf.experiment import data
-from dfadv_tf.experiment.config import GENERATOR_MODES
+from dfadv_tf.experiment import modes
 from dfadv_tf.models import backbones
 
 _CLASS_NAMES = {records.REAL_LABEL: "real", records.FAKE_LABEL: "fake"}
@@ -34,14 +33,12 @@ def check_sizes(config):
   if config.image_size < low:
     raise ValueError(f"image_size {config.image_size} is too small for backbone "
                      f"{config.backbone!r}: {family} needs at least {low} pixels.")
-  adversary = attacks.registry.by_mode(config.mode)
-  blurs = config.mode in GENERATOR_MODES or (
-      adversary is not None and any(p.flag == "kernel_size" for p in adversary.params))
-  if blurs and config.image_size <= config.kernel_size // 2:
+  mode = modes.get(config.mode)
+  if mode.blurs and config.image_size <= config.kernel_size // 2:
     raise ValueError(f"kernel_size {config.kernel_size} is too large for image_size "
                      f"{config.image_size}: the blur's reflect padding needs image_size > "
                      f"kernel_size // 2 = {config.kernel_size // 2}.")
-  if config.mode in GENERATOR_MODES and config.image_size % 4:
+  if mode.generators and config.image_size % 4:
     raise ValueError(f"image_size {config.image_size} must be a multiple of 4 in mode "
                      f"{config.mode!r} (the blur generators downsample twice by 2).")
 

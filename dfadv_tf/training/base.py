@@ -1,9 +1,12 @@
 """What every training mode shares: the detector update, trackers, losses, optimizers.
 
 A training mode is a `keras.Model` around a detector (B, H, W, 3) float in [-1, 1] ->
-(B, 2) logits (fake = 1). `train_step` = the mode's adversary (`adversary_step`, which may
-train generators first) + one detector update on [clean, adversarial] rows (Eq. 2, 3, 7);
-`test_step` / `predict_step` / `call` use the detector alone on clean images.
+(B, 2) logits (fake = 1). `train_step` = the mode's adversary (`adversary_step`) + one
+detector update on [clean, adversarial] rows (Eq. 2, 3); `GeneratorBATModel` writes its
+own `train_step` (the game of Eq. 7) from the same pieces: `checked_batch`,
+`detector_update` and the small helpers at the end of this module (`to_frames` /
+`from_frames`, `scaled_sum`, `apply_where`, `repeat`). `test_step` / `predict_step` /
+`call` use the detector alone on clean images.
 
 Losses are per-example softmax cross-entropies in float32, divided by the row count of the
 global batch (summed over replicas), so that the gradients the optimizer all-reduces under
@@ -278,26 +281,27 @@ class TrainingModel(keras.Model):
     return not self.jit_compile
 
   def train_step(self, data):
+    images, labels, extra = self.checked_batch(data)
+    adversarial = self.frame_adversary_step(images, labels)
+    self.detector_update(images, labels, adversarial, extra)
+    return self.results()
+
+  def checked_batch(self, data):
+    """(images, labels, extra) of a training batch (`unpack`, `extra_inputs`), the
+    images asserted finite (`graph_checks`)."""
     images, labels = unpack(data)
     checks = ([assert_finite(images, "the batch", self.training_step_number())]
               if self.graph_checks() else [])
     with tf.control_dependencies(checks):
       images = tf.identity(images)
-    extra = extra_inputs(data, self.detector)
-    adversarial = self.frame_adversary_step(images, labels)
-    self.detector_update(images, labels, adversarial, extra)
-    return self.results()
+    return images, labels, extra_inputs(data, self.detector)
 
   def frame_adversary_step(self, images, labels):
-    """`adversary_step` on what the detector's adversaries see (the detector protocol's
-    `to_frames` / `from_frames`: a TSN's clips become frames carrying their clip's
-    label); plain images go through unchanged."""
-    to_frames = getattr(self.detector, "to_frames", None)
-    if to_frames is None:
-      return self.adversary_step(images, labels)
-    frames, frame_labels = to_frames(images, labels)
-    adversarial = self.adversary_step(frames, frame_labels)
-    return None if adversarial is None else self.detector.from_frames(adversarial, images)
+    """`adversary_step` on what the detector's adversaries see (`to_frames`: a TSN's
+    clips become frames carrying their clip's label); plain images go through
+    unchanged."""
+    adversarial = self.adversary_step(*to_frames(self.detector, images, labels))
+    return None if adversarial is None else from_frames(self.detector, adversarial, images)
 
   def detector_update(self, images, labels, adversarial, extra=None):
     """One detector step (Eq. 2/3/7) on the clean rows and/or `adversarial` rows.
@@ -370,3 +374,56 @@ class TrainingModel(keras.Model):
   @classmethod
   def from_config(cls, config):
     return cls(**deserialize_nested(config, "detector"))
+
+
+# ---- small pieces of the steps --------------------------------------------------------
+
+
+def to_frames(detector, images, labels):
+  """(frames, frame labels) that the adversaries of `detector` see: the detector
+  protocol's `to_frames` (a TSN's clips (B, K, ...) -> frames (B*K, ...), each with its
+  clip's label), else (images, labels)."""
+  fold = getattr(detector, "to_frames", None)
+  return (images, labels) if fold is None else fold(images, labels)
+
+
+def from_frames(detector, frames, images):
+  """The inverse of `to_frames`: rows shaped like `images`."""
+  unfold = getattr(detector, "from_frames", None)
+  return frames if unfold is None else unfold(frames, images)
+
+
+def scaled_sum(optimizers, losses):
+  """The sum of each loss scaled by its optimizer (`LossScaleOptimizer` under
+  mixed_float16, else as it is): one backward pass gives every optimizer's gradients
+  when each loss depends on its own variables only."""
+  return tf.add_n([opt.scale_loss(loss) for opt, loss in zip(optimizers, losses)])
+
+
+def apply_where(present, optimizer, grads, variables):
+  """Applies `grads`, then puts the old weights back unless `present` (bool tensor). A
+  tf.where, not a tf.cond: the optimizer's cross-replica merge_call cannot sit in a cond
+  branch under MirroredStrategy. The optimizer's own state (iterations, moments) still
+  takes the step."""
+  olds = [tf.identity(v) for v in variables]
+  optimizer.apply(grads, variables)
+  for var, old in zip(variables, olds):
+    var.assign(tf.where(present, var, old))
+
+
+def repeat(count, update, like):
+  """The result of the last of `count` calls of `update()` (a list of tensors shaped
+  like `like`). Outside `tf.distribute` the calls are a `tf.while_loop`, so that a step
+  traces and compiles one of them (its first call is that much quicker); under a
+  strategy they are unrolled, since an optimizer's cross-replica merge_call cannot sit
+  in a loop body."""
+  if count == 1 or tf.distribute.has_strategy():
+    for _ in range(count):
+      out = update()
+    return out
+  _, *out = tf.while_loop(
+      lambda step, *_: step < count,
+      lambda step, *_: (step + 1, *update()),
+      (tf.constant(0), *[tf.zeros_like(x) for x in like]),
+      maximum_iterations=count)
+  return out

@@ -1,5 +1,5 @@
 """Generator BAT: the min-max game of Eq. 7 (Sec. III-C), one or two blur generators, and
-Combined AT (Fig. 3).
+Combined AT (Fig. 3). `GeneratorBATModel.train_step` is the whole game on one screen.
 
 Each batch (docs/reference.md, "Min-max game"):
 1. `g_steps` generator updates, detector frozen and in inference mode:
@@ -11,20 +11,13 @@ Each batch (docs/reference.md, "Min-max game"):
    pass. Combined AT adds an FGSM step of `combined_fgsm_eps` on them (x_adv2 of Fig. 3),
    taken from the detector's input gradient that the same backward pass gave.
 
-How Two-Gen-BAT routes the rows to its generators (`routing`):
-- "halves" (default): every batch (every replica's share of it) alternates real and fake
-  rows, r, f, r, f, ... (`records.load_split(balance="halves")`), i.e. B/2 of each, the
-  reference's sampling. Each generator runs on its own B/2 rows only (static strided
-  slices: XLA- and MirroredStrategy-friendly), so a step does the reference's arithmetic.
-  Under `tf.distribute` each replica takes a contiguous, even-sized slice of the global
-  batch, which alternates too: every generator sees B/(2N) rows per replica and its
-  BatchNorm normalises with them. A batch that does not alternate is an error that names
-  the fix. TSN clips are split into real and fake clips before they become frames.
-- "masks": any batch (one class only, odd sizes, any order). Both generators run on every
-  row, with BatchNorm statistics (`RowMaskedBatchNormalization`) and losses masked to their
-  own rows, each row's map taken from its own generator: twice the generator arithmetic.
-  A generator with no rows in the global batch keeps its weights.
-Both give the same updates on an alternating batch (tests/training/generator_bat_test.py).
+How Two-Gen-BAT routes the rows to its generators (`routing`, `dfadv_tf.training.routing`):
+"halves" (default; batches alternate real, fake, ..., the reference's sampling; each
+generator runs on its own half) or "masks" (any batch; both generators on every row,
+masked). Both give the same updates on an alternating batch
+(tests/training/generator_bat_test.py). Under `tf.distribute` each replica takes a
+contiguous, even-sized slice of the global batch, which alternates too. TSN clips are
+split into real and fake clips before they become frames.
 """
 
 import keras
@@ -35,9 +28,28 @@ from dfadv_tf.attacks.combined import combined_attack
 from dfadv_tf.models.generator import BlurGenerator
 from dfadv_tf.ops.blur import pixel_gaussian_blur
 from dfadv_tf.training import base
+from dfadv_tf.training import routing as routing_lib
 from dfadv_tf.training.optimizers import RAdam
+from dfadv_tf.training.routing import ROUTINGS
+from dfadv_tf.training.routing import Rows
 
-ROUTINGS = ("halves", "masks")
+
+def fgsm_step(blurred, grad_of_loss, eps):
+  """Combined AT's x_adv2 = clip(x_adv1 + eps * sign(grad CE)) (Eq. 1 at x_adv1, Fig. 3),
+  from the gradient of the generators' loss at x_adv1: each row's loss is a positive
+  multiple of -CE of that row, so the step goes against its sign (the detector in
+  inference mode, the same weights as `fgsm` takes); a non-finite (loss-scaled) entry
+  takes no step."""
+  grad = tf.where(tf.math.is_finite(grad_of_loss), grad_of_loss, 0.0)
+  return tf.clip_by_value(blurred - eps * tf.sign(grad), -1.0, 1.0)
+
+
+def clamped(generator, inv_var):
+  """Per row (N,), the fraction of `inv_var`'s entries on `generator`'s clamp
+  (`min_inv_var` or `max_inv_var`: they get no gradient)."""
+  on_clamp = tf.logical_or(inv_var <= generator.min_inv_var,
+                           inv_var >= generator.max_inv_var)
+  return tf.reduce_mean(tf.cast(on_clamp, tf.float32), axis=[1, 2, 3])
 
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
@@ -105,179 +117,80 @@ class GeneratorBATModel(base.TrainingModel):
           self.generator_optimizer_template)
     return config
 
-  # ---- routing -------------------------------------------------------------------------
+  # ---- the game (Eq. 7) ----------------------------------------------------------------
 
-  @property
-  def _halves(self):
-    return self.num_generators == 2 and self.routing == "halves"
+  def train_step(self, data):
+    """One round of the min-max game of Eq. 7 (Sec. III-C):
+    min_D max_G  CE(D(x), y) + CE(D(blur(x, G(x))), y)."""
+    images, labels, extra = self.checked_batch(data)
+    # Two-Gen-BAT: G_r plays on the real rows, G_f on the fake rows (`routing`); a TSN's
+    # clips become frames, each blurred with its own map.
+    parts = self.split(images, labels)
+    rows = Rows([base.to_frames(self.detector, x, y) for x, y in parts], self.num_generators)
+    # max over G: g_steps generator updates against the frozen detector.
+    blurred = base.repeat(self.g_steps, lambda: self.generator_update(rows), rows.images)
+    adversarial = self.merge([base.from_frames(self.detector, b, x)
+                              for b, (x, _) in zip(blurred, parts)])
+    # min over D: one update on the clean and the adversarial rows (without gradient).
+    self.detector_update(images, labels, adversarial, extra)
+    return self.results()
+
+  def generator_update(self, rows):
+    """One update of every generator against the detector (inference mode, frozen):
+    each G maps its rows to a per-pixel inverse variance 1/sigma^2, the rows are blurred
+    with it (Eq. 4-5) and G descends -CE of the detector over its own rows. Returns the
+    blurred rows of this forward pass (before the optimizer step), without gradient;
+    Combined AT adds its FGSM step (Fig. 3)."""
+    variables = [g.trainable_variables for g in self.generators]
+    with tf.GradientTape() as tape:
+      inv_var = rows.maps(self.generators)
+      blurred = [pixel_gaussian_blur(x, m, self.kernel_size)
+                 for x, m in zip(rows.images, inv_var)]
+      ce = base.cross_entropy(rows.labels, self.detector(tf.concat(blurred, axis=0),
+                                                         training=False))
+      losses = [-mean_ce for mean_ce in rows.means(ce)]
+      total = base.scaled_sum(self.generator_optimizers, losses)
+    combined = self.combined_fgsm_eps is not None
+    grads, input_grads = tape.gradient(total, (variables, blurred if combined else []))
+    for k, generator in enumerate(self.generators):
+      rows.apply(k, self.generator_optimizers[k], grads[k], variables[k])
+      on_clamp = rows.means(clamped(generator, tf.concat(inv_var, axis=0)))[k]
+      self.track(self._generator_losses[k], losses[k], present=rows.present(k))
+      self.track(self._generator_clamped[k], on_clamp, present=rows.present(k))
+    if combined:
+      blurred = [fgsm_step(x, g, self.combined_fgsm_eps)
+                 for x, g in zip(blurred, input_grads)]
+    return [tf.stop_gradient(x) for x in blurred]
+
+  # ---- the same pieces, for tests, benchmarks and callbacks ------------------------------
 
   def split(self, images, labels):
-    """The batch as the generators take it: [(real rows, labels), (fake rows, labels)]
-    with "halves" routing (rows 0, 2, 4, ... and 1, 3, 5, ...; InvalidArgumentError
-    unless they are real and fake rows of equal counts), else [(images, labels)]."""
-    if not self._halves:
-      return [(images, labels)]
-    parts = [(images[i::2], labels[i::2]) for i in (0, 1)]
-    n_real, n_fake = tf.shape(parts[0][1])[0], tf.shape(parts[1][1])[0]
-    alternating = tf.logical_and(
-        tf.equal(n_real, n_fake),
-        tf.logical_and(tf.reduce_all(tf.equal(parts[0][1], 0)),
-                       tf.reduce_all(tf.equal(parts[1][1], 1))))
-    check = tf.debugging.Assert(alternating, [
-        "GeneratorBATModel(routing='halves') needs batches whose rows alternate real, "
-        "fake, real, fake, ... (an even count per replica), e.g. records.load_split("
-        "balance='halves'); pass routing='masks' for batches of any composition. Got "
-        "labels:", labels], summarize=64)
-    with tf.control_dependencies([check]):
-      return [(tf.identity(x), tf.identity(y)) for x, y in parts]
+    """`routing_lib.split` of a batch: its real and fake halves under "halves" routing."""
+    halves = self.num_generators == 2 and self.routing == "halves"
+    return routing_lib.split(images, labels, halves)
 
   def merge(self, parts):
-    """The inverse of `split`: rows of each part back in the batch's order."""
-    if len(parts) == 1:
-      return parts[0]
-    real, fake = parts
-    stacked = tf.stack([real, fake], axis=1)  # (n, 2, ...): r0, f0, r1, f1, ...
-    return tf.reshape(stacked, tf.concat([[-1], tf.shape(real)[1:]], axis=0))
+    """`routing_lib.merge`: the inverse of `split`."""
+    return routing_lib.merge(parts)
 
-  def _row_masks(self, labels):
-    """"masks" routing: rows of each generator, [None] (all) or [real rows, fake rows]."""
-    if self.num_generators == 1:
-      return [None]
-    return [tf.equal(labels, 0), tf.equal(labels, 1)]
+  def generator_step(self, images, labels):
+    """One update of every generator on a batch; returns the adversarial rows that its
+    forward pass made (before the optimizer step), in the batch's order."""
+    rows = Rows(self.split(images, labels), self.num_generators)
+    return self.merge(self.generator_update(rows))
 
-  # ---- the game ------------------------------------------------------------------------
+  def adversary_step(self, images, labels):
+    """The `g_steps` generator updates of a training step; the adversarial rows."""
+    rows = Rows(self.split(images, labels), self.num_generators)
+    return self.merge(base.repeat(self.g_steps, lambda: self.generator_update(rows),
+                                  rows.images))
 
   def inv_var(self, images, labels, training):
     """Each row's map from its generator: (B, H, W, 1) float32 inverse variance. Used
     outside the game (any batch): both generators run on every row and each row takes
     its generator's map (in training mode with "masks" BatchNorm statistics)."""
-    masks = self._row_masks(labels)
-    maps = [g(images, training=training, row_mask=m) for g, m in zip(self.generators, masks)]
-    if len(maps) == 1:
-      return maps[0]
-    return tf.where(masks[1][:, None, None, None], maps[1], maps[0])
-
-  def _update(self, parts):
-    """One update of every generator against the frozen detector (inference mode) on
-    `parts` (`split`'s output, adversary rows). Returns the adversarial rows of each part
-    made by this update's forward pass, before its optimizer step, under stop-gradient:
-    blur(x, G(x)), + the FGSM step for Combined AT."""
-    halves = len(parts) == 2
-    # (part, row mask) of each generator: "halves" gives each its own part; one
-    # generator, or "masks", runs every generator on the one part, masked to its rows.
-    masks = [None, None] if halves else self._row_masks(parts[0][1])
-    owners = [(i if halves else 0, mask) for i, mask in enumerate(masks)]
-    counts = [base.global_sum(tf.cast(tf.shape(parts[i][1])[0] if mask is None else
-                                      tf.math.count_nonzero(mask), tf.float32))
-              for i, mask in owners]
-    labels = tf.concat([y for _, y in parts], axis=0)
-    variables = [g.trainable_variables for g in self.generators]
-    with tf.GradientTape() as tape:
-      maps = [g(parts[i][0], training=True, row_mask=mask)
-              for g, (i, mask) in zip(self.generators, owners)]
-      if halves or len(maps) == 1:
-        part_maps = maps
-      else:
-        part_maps = [tf.where(masks[1][:, None, None, None], maps[1], maps[0])]
-      blurred = [pixel_gaussian_blur(x, m, self.kernel_size)
-                 for (x, _), m in zip(parts, part_maps)]
-      ce = base.cross_entropy(labels, self.detector(tf.concat(blurred, axis=0),
-                                                    training=False))
-      if halves:
-        owns = tf.split(ce, [tf.shape(parts[0][1])[0], tf.shape(parts[1][1])[0]])
-      else:
-        owns = [ce if mask is None else tf.where(mask, ce, 0.0) for mask in masks]
-      losses = [-tf.math.divide_no_nan(tf.reduce_sum(own), count)
-                for own, count in zip(owns, counts)]
-      total = tf.add_n([opt.scale_loss(loss)
-                        for opt, loss in zip(self.generator_optimizers, losses)])
-    # Each loss depends on its own generator only, so one backward pass gives all; for
-    # Combined AT it also gives the detector's input gradient at the blurred rows.
-    wanted = tf.nest.flatten(variables)
-    if self.combined_fgsm_eps is not None:
-      wanted = wanted + blurred
-    grads = tape.gradient(total, wanted)
-    start = 0
-    for k, (optimizer, var_list) in enumerate(zip(self.generator_optimizers, variables)):
-      var_grads = grads[start:start + len(var_list)]
-      start += len(var_list)
-      if masks[k] is None:
-        optimizer.apply(var_grads, var_list)
-      else:
-        self._apply_if_rows(optimizer, var_grads, var_list, counts[k] > 0)
-      self.track(self._generator_losses[k], losses[k], present=counts[k] > 0)
-      self._track_clamped(k, maps[k], masks[k], counts[k])
-    if self.combined_fgsm_eps is not None:
-      blurred = [self._fgsm_step(x, g) for x, g in zip(blurred, grads[start:])]
-    return [tf.stop_gradient(x) for x in blurred]
-
-  def _fgsm_step(self, blurred, grad_of_total):
-    """x_adv2 = clip(x_adv1 + eps * sign(grad CE)) (Eq. 1 at x_adv1, Fig. 3). Each row's
-    generator loss is a positive multiple of -CE of that row, so the sign of -grad is
-    that of the detector's CE gradient which `fgsm` takes (detector in inference mode,
-    the same weights); a non-finite (loss-scaled) entry takes no step."""
-    grad = tf.where(tf.math.is_finite(grad_of_total), grad_of_total, 0.0)
-    stepped = blurred - self.combined_fgsm_eps * tf.sign(grad)
-    return tf.clip_by_value(stepped, -1.0, 1.0)
-
-  def _track_clamped(self, k, inv_var, mask, count):
-    """Fraction of generator k's map entries (its own rows) on its clamp."""
-    generator = self.generators[k]
-    clamped = tf.logical_or(inv_var <= generator.min_inv_var,
-                            inv_var >= generator.max_inv_var)
-    per_row = tf.reduce_mean(tf.cast(clamped, tf.float32), axis=[1, 2, 3])
-    if mask is not None:
-      per_row = tf.where(mask, per_row, 0.0)
-    self.track(self._generator_clamped[k],
-               tf.math.divide_no_nan(tf.reduce_sum(per_row), count), present=count > 0)
-
-  def _apply_if_rows(self, optimizer, grads, variables, present):
-    """Applies `grads`, then puts the old weights back unless `present` (the generator
-    has rows in the global batch). A zero gradient alone would still move the weights
-    (momentum, weight decay). A tf.where, not a tf.cond: the optimizer's cross-replica
-    merge_call cannot sit in a cond branch under MirroredStrategy. The optimizer's own
-    state (iterations, moments) still takes the zero-gradient step."""
-    olds = [tf.identity(v) for v in variables]
-    optimizer.apply(grads, variables)
-    for var, old in zip(variables, olds):
-      var.assign(tf.where(present, var, old))
-
-  def _play(self, parts):
-    """`g_steps` updates on `parts`; the last update's adversarial rows of each part.
-
-    Outside `tf.distribute` the updates are a `tf.while_loop`, so that a step traces and
-    compiles one update instead of g_steps of them (its first call is that much
-    quicker); under a strategy they are unrolled, since the optimizers' cross-replica
-    merge_call cannot sit in a loop body."""
-    if self.g_steps == 1 or tf.distribute.has_strategy():
-      for _ in range(self.g_steps):
-        rows = self._update(parts)
-      return rows
-    _, *rows = tf.while_loop(
-        lambda step, *_: step < self.g_steps,
-        lambda step, *_: (step + 1, *self._update(parts)),
-        (tf.constant(0), *[tf.zeros_like(x) for x, _ in parts]),
-        maximum_iterations=self.g_steps)
-    return rows
-
-  def generator_step(self, images, labels):
-    """One update of every generator on a batch; returns the adversarial rows that its
-    forward pass made (before the optimizer step), in the batch's order."""
-    return self.merge(self._update(self.split(images, labels)))
-
-  def adversary_step(self, images, labels):
-    return self.merge(self._play(self.split(images, labels)))
-
-  def frame_adversary_step(self, images, labels):
-    """The game on what the detector's adversaries see: the batch is split into the
-    generators' rows first (TSN clips stay whole), then each part becomes frames
-    (detector protocol `to_frames`) and the adversarial frames go back into clips."""
-    parts = self.split(images, labels)
-    to_frames = getattr(self.detector, "to_frames", None)
-    if to_frames is None:
-      return self.merge(self._play(parts))
-    rows = self._play([to_frames(x, y) for x, y in parts])
-    return self.merge([self.detector.from_frames(r, x) for r, (x, _) in zip(rows, parts)])
+    return Rows([(images, labels)], self.num_generators).maps(
+        self.generators, training=training)[0]
 
   def adversarial_examples(self, images, labels):
     """(adversarial images, inv_var (B, H, W, 1)) with the generators in inference mode,

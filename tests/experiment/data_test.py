@@ -71,7 +71,7 @@ class DataTest(utils.ExperimentTestCase):
                      ("youtube", "FaceSwap"))
 
   def test_two_generator_modes_train_on_alternating_halves(self):
-    for mode, balance in (("two_gen_bat", "halves"), ("combined", "halves"),
+    for mode, balance in (("two_gen_bat", "halves"), ("combined_at", "halves"),
                           ("gen_bat", "oversample"), ("baseline", "oversample")):
       self.assertEqual(data.train_balance(self.config(mode=mode)), balance, mode)
     config = self.config(mode="two_gen_bat", epochs=1, steps_per_epoch=3)

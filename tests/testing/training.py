@@ -34,8 +34,8 @@ def fit_every_mode(test_case, detector, dataset, steps=1):
   GeneratorBATModel (two tiny generators, g_steps 1) around `detector`; checks that the
   detector's weights move and the loss is finite. Returns {mode: history}."""
   modes = {
-      "plain": DetectorModel(detector),
-      "fgsm": GradientATModel(detector, attack="fgsm", attack_kwargs={"eps": 1 / 255}),
+      "baseline": DetectorModel(detector),
+      "grad_aat": GradientATModel(detector, attack="fgsm", attack_kwargs={"eps": 1 / 255}),
       "two_gen_bat": GeneratorBATModel(detector, generators=2, g_steps=1, kernel_size=3,
                                        generator_kwargs=GENERATOR_KWARGS),
   }

@@ -113,11 +113,11 @@ class NonFiniteTest(tf.test.TestCase):
   def test_a_nan_pixel_is_refused_naming_the_step_and_row(self):
     images, labels = tiny_arrays(8)
     images[5, 3, 3, 1] = np.nan  # in the second batch of 4
-    for mode in ("plain", "fgsm", "two_gen_bat"):
+    for mode in ("baseline", "grad_aat", "two_gen_bat"):
       with self.subTest(mode=mode):
         detector = tiny_detector()
-        model = {"plain": DetectorModel,
-                 "fgsm": lambda d: GradientATModel(d, attack="fgsm"),
+        model = {"baseline": DetectorModel,
+                 "grad_aat": lambda d: GradientATModel(d, attack="fgsm"),
                  "two_gen_bat": lambda d: GeneratorBATModel(
                      d, generators=2, g_steps=1, kernel_size=3,
                      generator_kwargs=GENERATOR_KWARGS)}[mode](detector)
