@@ -36,6 +36,9 @@ from dfadv_tf.data import codecs
 from dfadv_tf.data import records
 from dfadv_tf.data.datasets import FFPP_REAL
 
+# The renderer's version: written into the benchmark's index ("builder") with the
+# DemoConfig; a benchmark written by another version or config is refused, not mixed.
+VERSION = 2
 DEFAULT_ROOT = "./demo_data"
 DEFAULT_DATASET = "ffpp_demo"
 FAKE_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
