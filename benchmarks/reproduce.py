@@ -9,9 +9,11 @@ For every seed and mode (seed by seed, so that finished seeds are complete) it r
 `dfadv-train --flagfile=<flags_dir>/<mode>.flags --seed=<s>` as a subprocess writing
 `<output_dir>/<mode>/seed_<s>/` (its output in train.log), and prints one progress line
 per run. Resumable: a run whose results.json exists is read, not retrained (a run that
-was killed resumes from its own backup); a run folder made with other arguments is an
-error rather than a silent mix. The benchmark (`dfadv-make-demo-data`) is written first
-when `<data_root>/ffpp_demo` has no index. Then `dfadv_tf.evaluation.seeds` writes
+was killed resumes from its own backup); a run folder made with other arguments or on
+another benchmark version (`<data_root>/ffpp_demo/builder.json`) is an error rather than
+a silent mix. The benchmark (`dfadv-make-demo-data`) is written first when
+`<data_root>/ffpp_demo` has no index; one written by another renderer version is refused
+(delete it to rebuild). Then `dfadv_tf.evaluation.seeds` writes
 `<output_dir>/tables/{cross_method,cross_quality}{,_video}{,_vs_baseline}.{md,csv}` and
 the frame-level tables are printed. Exit code 1 if a run failed (the others still run).
 """
@@ -67,13 +69,16 @@ def _python_env():
 
 
 def ensure_benchmark(data_root, log=print):
-  """Writes the built-in benchmark under `data_root` unless its index exists."""
+  """Writes the built-in benchmark under `data_root` unless its index exists; returns its
+  builder record (renderer version and config). ValueError when the benchmark there was
+  written by another renderer version."""
   from dfadv_tf.data import synthetic  # pylint: disable=g-import-not-at-top
-  if os.path.exists(os.path.join(data_root, synthetic.DEFAULT_DATASET, "index.json")):
-    return
-  log(f"writing the built-in benchmark to {data_root} (dfadv-make-demo-data)")
-  subprocess.run([sys.executable, "-m", "tools.make_demo_data", f"--data_root={data_root}"],
-                 cwd=ROOT, env=_python_env(), check=True, stdout=subprocess.DEVNULL)
+  if not os.path.exists(os.path.join(data_root, synthetic.DEFAULT_DATASET, "index.json")):
+    log(f"writing the built-in benchmark to {data_root} (dfadv-make-demo-data)")
+    subprocess.run([sys.executable, "-m", "tools.make_demo_data",
+                    f"--data_root={data_root}"],
+                   cwd=ROOT, env=_python_env(), check=True, stdout=subprocess.DEVNULL)
+  return synthetic.check_builder(data_root, synthetic.DEFAULT_DATASET)
 
 
 def run_arguments(args, mode, seed, output):
@@ -83,16 +88,27 @@ def run_arguments(args, mode, seed, output):
           *shlex.split(args.train_args)]
 
 
-def read_run(output, flags):
+def _recorded(flags, benchmark):
+  return {"flags": flags, "benchmark": benchmark}
+
+
+def read_run(output, flags, benchmark=None):
   """The results of a finished run ({grid: {set: metrics}}), or None if unfinished.
-  ValueError when the run folder was made with other flags."""
+  ValueError when the run folder was made with other flags or on another benchmark
+  (`benchmark`: the builder record of `ensure_benchmark`)."""
   recorded = os.path.join(output, ARGS_FILE)
   if os.path.exists(recorded):
     with open(recorded, encoding="utf-8") as f:
       before = json.load(f)
-    if before != flags:
-      raise ValueError(f"{output} was trained with other arguments ({' '.join(before)}), "
-                       f"not {' '.join(flags)}; delete it or pass another --output_dir.")
+    if isinstance(before, list):  # written before the benchmark was recorded
+      before = _recorded(before, None)
+    if before["flags"] != flags:
+      raise ValueError(f"{output} was trained with other arguments "
+                       f"({' '.join(before['flags'])}), not {' '.join(flags)}; delete it or "
+                       "pass another --output_dir.")
+    if before["benchmark"] != benchmark:
+      raise ValueError(f"{output} was trained on another benchmark ({before['benchmark']}), "
+                       f"not {benchmark}; delete it or pass another --output_dir.")
   path = os.path.join(output, "results.json")
   if not os.path.exists(path):
     return None
@@ -101,11 +117,11 @@ def read_run(output, flags):
   return next(iter(results.values()))
 
 
-def train(output, flags):
+def train(output, flags, benchmark=None):
   """Runs dfadv-train; returns (exit code, seconds). Its output goes to train.log."""
   from dfadv_tf.files import atomic_write_text  # pylint: disable=g-import-not-at-top
   os.makedirs(output, exist_ok=True)
-  atomic_write_text(os.path.join(output, ARGS_FILE), json.dumps(flags))
+  atomic_write_text(os.path.join(output, ARGS_FILE), json.dumps(_recorded(flags, benchmark)))
   start = time.perf_counter()
   result = subprocess.run([sys.executable, "-m", "tools.train", *flags], cwd=ROOT,
                           env=_python_env(), capture_output=True, text=True, check=False)
@@ -127,7 +143,7 @@ def reproduce(args, log=print):
   with runs = {mode: {seed: results}}."""
   from dfadv_tf.evaluation import seeds as seeds_lib  # pylint: disable=g-import-not-at-top
   from dfadv_tf.experiment import PAPER_NAMES  # pylint: disable=g-import-not-at-top
-  ensure_benchmark(args.data_root, log)
+  benchmark = ensure_benchmark(args.data_root, log)
   todo = [(seed, mode) for seed in range(args.seeds) for mode in args.modes]
   log(f"{len(todo)} runs ({len(args.modes)} modes x {args.seeds} seeds) under "
       f"{args.output_dir}")
@@ -136,12 +152,12 @@ def reproduce(args, log=print):
     output = os.path.join(args.output_dir, mode, f"seed_{seed}")
     flags = run_arguments(args, mode, seed, output)
     head = f"[{i:2d}/{len(todo)}] {mode} seed {seed}:"
-    results = read_run(output, flags)
+    results = read_run(output, flags, benchmark)
     if results is not None:
       log(f"{head} done before, read {output}/results.json ({_averages(results)})")
     else:
-      code, seconds = train(output, flags)
-      results = read_run(output, flags) if code == 0 else None
+      code, seconds = train(output, flags, benchmark)
+      results = read_run(output, flags, benchmark) if code == 0 else None
       if results is None:
         failures.append((mode, seed))
         log(f"{head} FAILED after {seconds:.0f} s (exit code {code}); see {output}/train.log")

@@ -26,12 +26,15 @@ train/val/test. Everything is seeded.
 """
 
 import dataclasses
+import json
+import os
 import time
 
 import cv2
 import numpy as np
 
 from dfadv_tf import checks
+from dfadv_tf import files
 from dfadv_tf.data import codecs
 from dfadv_tf.data import records
 from dfadv_tf.data.datasets import FFPP_REAL
@@ -198,8 +201,33 @@ def _blend(target, fake, mask):
   return target.astype(np.float32) * (1 - mask) + fake.astype(np.float32) * mask
 
 
+# Per method, how much the manipulated region keeps of the real frame's detail, fitted so
+# that each method's fakes sit where the real FF++ sample's do in every band at c23
+# (dfadv_tf.evaluation.spectrum, benchmarks/spectrum.py; docs/benchmark.md):
+# sigma: the Gaussian (px, of the output size) the re-synthesised face goes through;
+# contrast: the factor of its deviations from their local mean (an autoencoder's or a
+# renderer's loss of contrast); noise: the std of the sensor noise it keeps (reals: 2).
+_DETAIL = {
+    "Deepfakes": {"sigma": 0.4, "contrast": 0.9, "noise": 1.0},
+    "Face2Face": {"sigma": 0.2, "contrast": 0.97, "noise": 1.0},
+    "FaceSwap": {"sigma": 0.0, "contrast": 0.97, "noise": 1.0},
+    "NeuralTextures": {"sigma": 0.3, "contrast": 0.9, "noise": 1.4},
+}
+
+
+def _resynthesise(face, method, rng):
+  """`face` (float32 (S, S, 3)) with the detail loss of `_DETAIL[method]`."""
+  p = _DETAIL[method]
+  smooth = cv2.GaussianBlur(face, (0, 0), p["sigma"]) if p["sigma"] > 0 else face
+  local = cv2.GaussianBlur(smooth, (0, 0), 4.0)
+  return local + p["contrast"] * (smooth - local) + rng.normal(0, p["noise"], face.shape)
+
+
 def manipulate(method, target, geometry, source=None, seed=0):
   """Applies one FF++-like manipulation to a rendered frame.
+
+  Each leaves localised, method-specific traces (module docstring) and loses about as
+  much fine detail inside the face as the real FF++ method does (`_DETAIL`).
 
   Args:
     method: one of `FAKE_METHODS`.
@@ -214,46 +242,61 @@ def manipulate(method, target, geometry, source=None, seed=0):
   size = target.shape[0]
   cx, cy, a, b = (geometry[k] for k in ("cx", "cy", "a", "b"))
   rng = np.random.default_rng(seed)
+  yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
   if method == "Deepfakes":
-    low = max(int(size * .75), 4)
-    face = cv2.resize(cv2.resize(source, (low, low), interpolation=cv2.INTER_AREA),
-                      (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    mask = _ellipse_mask(size, cx, cy + .08 * b, .78 * a, .78 * b, feather=size / 64)
+    # The source's inner face through an autoencoder (detail loss), colour-corrected to
+    # the target with a residual mismatch, pasted with a narrow feathered seam.
+    face = _resynthesise(source.astype(np.float32), method, rng)
+    mask = _ellipse_mask(size, cx, cy + .08 * b, .8 * a, .8 * b, feather=size / 96)
     inside = mask > .5
-    face += target[inside].mean(0) - face[inside].mean(0) + rng.uniform(-4, 4, 3)
+    face += target[inside].mean(0) - face[inside].mean(0) + rng.uniform(-6, 6, 3)
     fake = _blend(target, np.clip(face, 0, 255), mask)
   elif method == "Face2Face":
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    # Expression re-enactment: mouth opened and eyes narrowed by a smooth warp
+    # (re-sampled), the re-rendered region slightly smoothed, blended into the face.
     map_x, map_y = xx.copy(), yy.copy()
-    (mx, my), opening = geometry["mouth"], rng.uniform(.25, .4)
-    weight = np.exp(-(((xx - mx) / (.5 * a)) ** 2 + ((yy - my) / (.25 * b)) ** 2))
+    (mx, my), opening = geometry["mouth"], rng.uniform(.12, .2)
+    weight = np.exp(-(((xx - mx) / (.5 * a)) ** 2 + ((yy - my) / (.3 * b)) ** 2))
     map_y -= weight * (yy - my) * opening
+    map_x -= weight * (xx - mx) * rng.uniform(-.15, .15)
     for ex, ey in geometry["eyes"]:
-      weight = np.exp(-(((xx - ex) / (.25 * a)) ** 2 + ((yy - ey) / (.15 * b)) ** 2))
-      map_y += weight * (yy - ey) * rng.uniform(.3, .45)
-    warped = cv2.remap(target, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    warped = cv2.GaussianBlur(warped, (0, 0), .5)
-    mask = _ellipse_mask(size, cx, cy + .15 * b, .75 * a, .7 * b, feather=size / 32)
-    fake = _blend(target, warped, mask)
+      weight = np.exp(-(((xx - ex) / (.3 * a)) ** 2 + ((yy - ey) / (.18 * b)) ** 2))
+      map_y += weight * (yy - ey) * rng.uniform(.2, .3)
+    warped = cv2.remap(target, map_x, map_y, cv2.INTER_LANCZOS4,
+                       borderMode=cv2.BORDER_REFLECT)
+    face = _resynthesise(warped.astype(np.float32), method, rng)
+    face *= 1 + rng.uniform(-.03, .03, 3)  # the re-rendered skin's slight colour shift
+    mask = _ellipse_mask(size, cx, cy + .12 * b, .8 * a, .78 * b, feather=size / 48)
+    fake = _blend(target, np.clip(face, 0, 255), mask)
   elif method == "FaceSwap":
-    half = cv2.resize(target, (size // 2, size // 2), interpolation=cv2.INTER_AREA)
-    face = cv2.resize(half, (size, size), interpolation=cv2.INTER_NEAREST).astype(np.float32)
-    yy, xx = np.mgrid[0:size, 0:size]
-    face += rng.uniform(3, 5) * np.where((xx + yy) % 2 == 0, 1.0, -1.0)[..., None]
-    mask = _ellipse_mask(size, cx, cy + .05 * b, .8 * a, .8 * b, feather=size / 32)
+    # A graphics swap: the fitted face model's texture up-sampled from a coarser grid
+    # (nearest-neighbour blocks with a faint checkerboard of 2 px period), its colour off
+    # by a few levels, with a hard-ish blending seam.
+    face = _resynthesise(target.astype(np.float32), method, rng)
+    coarse = cv2.resize(face, (size // 2, size // 2), interpolation=cv2.INTER_AREA)
+    blocks = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_NEAREST)
+    face = .9 * face + .1 * blocks
+    face += rng.uniform(1.5, 2.5) * np.where((xx + yy) % 2 == 0, 1.0, -1.0)[..., None]
+    face += rng.uniform(-5, 5, 3)
+    mask = _ellipse_mask(size, cx, cy + .05 * b, .8 * a, .8 * b, feather=size / 128)
     fake = _blend(target, np.clip(face, 0, 255), mask)
   elif method == "NeuralTextures":
-    smooth = cv2.bilateralFilter(target, 5, 40, 5).astype(np.float32)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    # The lower face (mouth, chin, cheeks) re-rendered from a neural texture: smoothed
+    # skin with a faint oriented texture pattern (3-5 px periods, which survive H.264),
+    # and the mouth's shape changed slightly.
+    (mx, my) = geometry["mouth"]
+    map_y = yy + np.exp(-(((xx - mx) / (.45 * a)) ** 2 + ((yy - my) / (.25 * b)) ** 2)) * (
+        yy - my) * -rng.uniform(.15, .3)
+    warped = cv2.remap(target, xx, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    face = _resynthesise(warped.astype(np.float32), method, rng)
     texture = np.zeros((size, size), np.float32)
-    for _ in range(3):
-      theta, period = rng.uniform(0, np.pi), rng.uniform(2.5, 4.0)
+    for _ in range(2):
+      theta, period = rng.uniform(0, np.pi), rng.uniform(3.0, 5.0) * size / 64
       texture += np.sin(2 * np.pi * (xx * np.cos(theta) + yy * np.sin(theta)) / period
                         + rng.uniform(0, 2 * np.pi))
-    smooth += texture[..., None] * rng.uniform(3.0, 4.5) * rng.uniform(.6, 1.0, 3)
-    mask = _ellipse_mask(size, geometry["mouth"][0], geometry["mouth"][1] - .05 * b,
-                         .6 * a, .42 * b, feather=size / 40)
-    fake = _blend(target, np.clip(smooth, 0, 255), mask)
+    face += texture[..., None] * rng.uniform(2.0, 3.0) * rng.uniform(.7, 1.0, 3)
+    mask = _ellipse_mask(size, mx, my - .25 * b, .75 * a, .55 * b, feather=size / 48)
+    fake = _blend(target, np.clip(face, 0, 255), mask)
   else:
     raise ValueError(f"method must be one of {FAKE_METHODS}, got {method!r}")
   fake = np.clip(np.rint(fake), 0, 255).astype(np.uint8)
@@ -312,16 +355,61 @@ def render_split(config, identities):
   return videos
 
 
+BUILDER_FILE = "builder.json"
+
+
+def builder_record(config):
+  """What wrote a benchmark: this module's `VERSION` and the `DemoConfig`."""
+  return {"builder": __name__, "version": VERSION, "config": dataclasses.asdict(config)}
+
+
+def read_builder(root, dataset):
+  """The `builder_record` of the benchmark at `<root>/<dataset>` (None if it has none:
+  written before version 2, or not by this module)."""
+  path = os.path.join(root, dataset, BUILDER_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)
+
+
+def check_builder(root, dataset, config=None):
+  """ValueError unless the benchmark at `<root>/<dataset>` was written by this renderer
+  version (and with `config`, when given). Returns its builder record."""
+  found = read_builder(root, dataset)
+  version = None if found is None else found.get("version")
+  where = os.path.join(root, dataset)
+  if version != VERSION:
+    raise ValueError(f"the benchmark at {where} was written by renderer version "
+                     f"{version or '1 or older'}, this is version {VERSION} (fakes calibrated "
+                     "against real FF++); delete that folder to rebuild it, or pass another "
+                     "--data_root")
+  if config is not None and found["config"] != dataclasses.asdict(config):
+    raise ValueError(f"the benchmark at {where} was written with {found['config']}, not "
+                     f"{dataclasses.asdict(config)}; delete that folder to rebuild it, or "
+                     "pass another --data_root")
+  return found
+
+
 def make_demo_data(root=DEFAULT_ROOT, dataset=DEFAULT_DATASET, config=DemoConfig(),
                    log=print):
   """Writes the benchmark to `<root>/<dataset>` (resumable: complete shards are kept).
 
-  One shard per (split, method, quality). Returns the dataset's index dict.
+  One shard per (split, method, quality), and `builder.json` (`builder_record`): a
+  benchmark written by another renderer version or config is refused (ValueError), not
+  mixed. Returns the dataset's index dict.
   """
   if config.identities < 10 or config.frames < 1 or config.image_size < 32:
     raise ValueError(f"DemoConfig needs identities >= 10, frames >= 1 and image_size >= 32, "
                      f"got {config}")
   checks.one_of(config.codec, CODECS, "codec")
+  folder = os.path.join(root, dataset)
+  if os.path.exists(os.path.join(folder, records.INDEX_FILE)):
+    check_builder(root, dataset, config)
+  else:
+    os.makedirs(folder, exist_ok=True)
+    files.atomic_write_text(os.path.join(folder, BUILDER_FILE),
+                            json.dumps(builder_record(config), indent=1))
   writer = records.ShardedWriter(root, dataset)
   start = time.time()
   for split, identities in split_identities(config).items():
