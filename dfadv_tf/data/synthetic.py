@@ -282,8 +282,9 @@ def manipulate(method, target, geometry, source=None, seed=0):
     fake = _blend(target, np.clip(face, 0, 255), mask)
   elif method == "NeuralTextures":
     # The lower face (mouth, chin, cheeks) re-rendered from a neural texture: smoothed
-    # skin with a faint oriented texture pattern (3-5 px periods, which survive H.264),
-    # and the mouth's shape changed slightly.
+    # skin with a faint oriented texture pattern (3.5-6 px periods, which survive H.264),
+    # its shading a few levels off the rest of the face (a seam along the mask), and the
+    # mouth's shape changed slightly.
     (mx, my) = geometry["mouth"]
     map_y = yy + np.exp(-(((xx - mx) / (.45 * a)) ** 2 + ((yy - my) / (.25 * b)) ** 2)) * (
         yy - my) * -rng.uniform(.15, .3)
@@ -291,11 +292,12 @@ def manipulate(method, target, geometry, source=None, seed=0):
     face = _resynthesise(warped.astype(np.float32), method, rng)
     texture = np.zeros((size, size), np.float32)
     for _ in range(2):
-      theta, period = rng.uniform(0, np.pi), rng.uniform(3.0, 5.0) * size / 64
+      theta, period = rng.uniform(0, np.pi), rng.uniform(3.5, 6.0) * size / 64
       texture += np.sin(2 * np.pi * (xx * np.cos(theta) + yy * np.sin(theta)) / period
                         + rng.uniform(0, 2 * np.pi))
-    face += texture[..., None] * rng.uniform(2.0, 3.0) * rng.uniform(.7, 1.0, 3)
-    mask = _ellipse_mask(size, mx, my - .25 * b, .75 * a, .55 * b, feather=size / 48)
+    face += texture[..., None] * rng.uniform(2.5, 3.5) * rng.uniform(.7, 1.0, 3)
+    face += rng.choice([-1.0, 1.0]) * rng.uniform(7, 11) + rng.uniform(-3, 3, 3)
+    mask = _ellipse_mask(size, mx, my - .25 * b, .75 * a, .55 * b, feather=size / 64)
     fake = _blend(target, np.clip(face, 0, 255), mask)
   else:
     raise ValueError(f"method must be one of {FAKE_METHODS}, got {method!r}")
