@@ -99,8 +99,8 @@ def sample_frame_indices(frame_count, num=None, every=None, random=None, seed=0,
   (at most `num` of them if both are given), `random` frames drawn without
   replacement with `seed`, or `span` frames at one integer stride
   max(1, frame_count // span) spanning the whole media, the last at its last frame (all
-  if fewer; the draw of the reference's test lists, docs/reference.md, "Labels and
-  evaluation").
+  if fewer; the draw of the reference's test lists,
+  docs/reference.md, "Labels and evaluation").
   """
   if frame_count <= 0:
     return []
