@@ -25,6 +25,7 @@ same random inputs (float32, CPU):
              reference's label order real = 1 is mapped to ours, real = 0).
 
   python benchmarks/reference_compare.py --reference_repo=/path/to/deepfake_adv --parity
+  python benchmarks/reference_parity.py /path/to/deepfake_adv [size]     # the same
 """
 
 import contextlib
@@ -235,3 +236,9 @@ def run(repo, size=64, kernel_size=9, log=print):
   return {"generator_train": generator["train"], "generator_inference": generator["inference"],
           "generator_pre_clamp": generator["pre_clamp_train"], "blur": blur,
           "detector_update": detector}
+
+
+if __name__ == "__main__":
+  import os  # pylint: disable=g-import-not-at-top
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  run(sys.argv[1], size=int(sys.argv[2]) if len(sys.argv) > 2 else 64)
