@@ -58,6 +58,31 @@ class ReproduceTest(tf.test.TestCase):
     self.assertEqual(other.returncode, 1)
     self.assertIn("seed_0 was trained with other arguments", other.stderr)
 
+  def test_benchmark_of_another_renderer_version_is_refused(self):
+    from benchmarks import reproduce as reproduce_lib  # pylint: disable=g-import-not-at-top
+    from dfadv_tf.data import synthetic  # pylint: disable=g-import-not-at-top
+    data_root = utils.make_tiny_benchmark(tempfile.mkdtemp(prefix="reproduce-v-"))
+    builder = reproduce_lib.ensure_benchmark(data_root, log=lambda _: None)
+    self.assertEqual(builder["version"], synthetic.VERSION)
+    # A run recorded on this benchmark is read back; on another one it is refused.
+    run = tempfile.mkdtemp(prefix="reproduce-run-")
+    flags = ["--mode=baseline"]
+    with open(os.path.join(run, reproduce_lib.ARGS_FILE), "w", encoding="utf-8") as f:
+      json.dump({"flags": flags, "benchmark": builder}, f)
+    self.assertIsNone(reproduce_lib.read_run(run, flags, builder))
+    with self.assertRaisesRegex(ValueError, "trained on another benchmark"):
+      reproduce_lib.read_run(run, flags, dict(builder, version=1))
+    with open(os.path.join(run, reproduce_lib.ARGS_FILE), "w", encoding="utf-8") as f:
+      json.dump(flags, f)  # a run folder written before benchmarks were recorded
+    with self.assertRaisesRegex(ValueError, "trained on another benchmark"):
+      reproduce_lib.read_run(run, flags, builder)
+    # A benchmark written by renderer version 1 (no builder.json) is refused.
+    os.remove(os.path.join(data_root, synthetic.DEFAULT_DATASET, synthetic.BUILDER_FILE))
+    with self.assertRaisesRegex(ValueError, "renderer version 1 or older"):
+      reproduce_lib.ensure_benchmark(data_root, log=lambda _: None)
+    with self.assertRaisesRegex(ValueError, "renderer version 1 or older"):
+      synthetic.make_demo_data(data_root, synthetic.DEFAULT_DATASET, log=lambda _: None)
+
   def test_bad_arguments(self):
     result = reproduce(["--modes=baseline,nope"], check=False)
     self.assertNotEqual(result.returncode, 0)

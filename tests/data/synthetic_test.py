@@ -29,6 +29,12 @@ class SyntheticTest(tf.test.TestCase):
     self.assertEqual(index["counts"]["method"], {m: 72 for m in synthetic.METHODS})
     self.assertEqual(synthetic.make_demo_data(first, config=SMALL, log=lambda _: None),
                      index)
+    self.assertEqual(synthetic.read_builder(first, "ffpp_demo"),
+                     synthetic.builder_record(SMALL))
+    with self.assertRaisesRegex(ValueError, "was written with"):
+      synthetic.make_demo_data(first, config=synthetic.DemoConfig(identities=13, frames=2,
+                                                                  image_size=32, seed=3),
+                               log=lambda _: None)
 
   def test_splits_by_identity_and_ffpp_names(self):
     splits = synthetic.split_identities(synthetic.DemoConfig(identities=40))
