@@ -4,17 +4,23 @@ A small, deterministic stand-in for FaceForensics++ that needs no download. Each
 identity is one real 'video' (method `youtube`) of a few frames of a cartoon face drawn
 with OpenCV (head shape, skin tone, eyes, iris colour, brows, nose, mouth, hair, ears,
 freckles, directional lighting, textured background; small head motion, blinks and
-mouth movement across frames). Four manipulations mimic the artifact families of FF++:
+mouth movement across frames). Four manipulations mimic the artifact families of FF++,
+each leaving localised traces inside its mask and losing about as much fine detail
+inside the face as the real method does (renderer version 2: fitted band by band against
+real FF++ face crops at c23 with `dfadv_tf.evaluation.spectrum`; docs/benchmark.md):
 
-- `Deepfakes`: the source identity's inner face, rendered in the target's pose through
-  a low-resolution bottleneck (autoencoder blur), colour-corrected to the target's mean
-  (a small mismatch remains) and pasted with a feathered blending boundary.
-- `Face2Face`: expression re-enactment: the mouth is opened and the eyes narrowed by a
-  smooth warp, re-sampled and slightly smoothed, blended into the face.
-- `FaceSwap`: the inner face is regenerated at half resolution and up-sampled with
-  nearest neighbour plus a checkerboard pattern (transposed-convolution artifacts).
-- `NeuralTextures`: the mouth and chin are re-rendered with smoothed skin and a faint
-  high-frequency texture pattern (neural-texture-like).
+- `Deepfakes`: the source identity's inner face, rendered in the target's pose, through
+  an autoencoder-like detail loss, colour-corrected to the target's mean (a mismatch of
+  a few levels remains) and pasted with a narrow feathered blending seam.
+- `Face2Face`: expression re-enactment: the mouth opened and the eyes narrowed by a
+  smooth warp (re-sampled), the re-rendered region's colour slightly off, blended into
+  the face.
+- `FaceSwap`: the face texture mixed with its nearest-neighbour up-sampling from half
+  resolution plus a faint checkerboard (up-sampling artifacts), its colour a few levels
+  off, with a hard-ish blending seam.
+- `NeuralTextures`: the lower face re-rendered: the mouth re-shaped, smoothed skin with
+  an oriented texture of 3.5-6 px periods (which survives H.264) and shading a few
+  levels off the rest of the face.
 
 Fakes of identity pair (t, s) are videos `t_s` as in FF++ (target t, source s).
 Qualities: `raw` (lossless PNG) and, as FF++ made them, H.264 at CRF 23 (`c23`) and 40
