@@ -15,9 +15,9 @@ real FF++ face crops at c23 with `dfadv_tf.evaluation.spectrum`; docs/benchmark.
 - `Face2Face`: expression re-enactment: the mouth opened and the eyes narrowed by a
   smooth warp (re-sampled), the re-rendered region's colour slightly off, blended into
   the face.
-- `FaceSwap`: the face texture mixed with its nearest-neighbour up-sampling from half
-  resolution plus a faint checkerboard (up-sampling artifacts), its colour a few levels
-  off, with a hard-ish blending seam.
+- `FaceSwap`: the source identity's face mixed with its nearest-neighbour up-sampling
+  from half resolution plus a faint checkerboard (up-sampling artifacts), colour-corrected
+  to the target but a few levels off, pasted with a hard blending seam.
 - `NeuralTextures`: the lower face re-rendered: the mouth re-shaped, smoothed skin with
   an oriented texture of 3.5-6 px periods (which survives H.264) and shading a few
   levels off the rest of the face.
@@ -216,7 +216,7 @@ def _blend(target, fake, mask):
 _DETAIL = {
     "Deepfakes": {"sigma": 0.4, "contrast": 0.9, "noise": 1.0},
     "Face2Face": {"sigma": 0.2, "contrast": 0.97, "noise": 1.0},
-    "FaceSwap": {"sigma": 0.0, "contrast": 0.97, "noise": 1.0},
+    "FaceSwap": {"sigma": 0.0, "contrast": 1.0, "noise": 1.0},
     "NeuralTextures": {"sigma": 0.3, "contrast": 0.9, "noise": 1.4},
 }
 
@@ -240,7 +240,7 @@ def manipulate(method, target, geometry, source=None, seed=0):
     target: uint8 RGB (S, S, 3), the real frame.
     geometry: its face geometry from `render_face`.
     source: uint8 RGB (S, S, 3), the source identity rendered in the same pose
-      (Deepfakes only).
+      (Deepfakes and FaceSwap).
     seed: seeds the random parts of the manipulation.
   Returns:
     (uint8 RGB fake (S, S, 3), uint8 mask (S, S) of the manipulated region in {0, 255}).
@@ -275,16 +275,21 @@ def manipulate(method, target, geometry, source=None, seed=0):
     mask = _ellipse_mask(size, cx, cy + .12 * b, .8 * a, .78 * b, feather=size / 48)
     fake = _blend(target, np.clip(face, 0, 255), mask)
   elif method == "FaceSwap":
-    # A graphics swap: the fitted face model's texture up-sampled from a coarser grid
-    # (nearest-neighbour blocks with a faint checkerboard of 2 px period), its colour off
-    # by a few levels, with a hard-ish blending seam.
-    face = _resynthesise(target.astype(np.float32), method, rng)
+    # A graphics swap: the source identity's face (a fitted face model's texture, in the
+    # target's pose) up-sampled from a coarser grid (nearest-neighbour blocks and the
+    # grid pattern of two stride-2 up-samplings, 4 px period, which survives H.264),
+    # colour-corrected to the target but a few levels off, pasted with a hard seam.
+    face = _resynthesise(source.astype(np.float32), method, rng)
     coarse = cv2.resize(face, (size // 2, size // 2), interpolation=cv2.INTER_AREA)
     blocks = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_NEAREST)
     face = .9 * face + .1 * blocks
-    face += rng.uniform(1.5, 2.5) * np.where((xx + yy) % 2 == 0, 1.0, -1.0)[..., None]
-    face += rng.uniform(-5, 5, 3)
+    period = 4.0 * size / 64
+    grid = np.cos(2 * np.pi * xx / period) * np.cos(2 * np.pi * yy / period)
+    face += rng.uniform(2.5, 3.5) * grid[..., None]
     mask = _ellipse_mask(size, cx, cy + .05 * b, .8 * a, .8 * b, feather=size / 128)
+    inside = mask > .5
+    face += target[inside].mean(0) - face[inside].mean(0)
+    face += rng.choice([-1.0, 1.0]) * rng.uniform(5, 9) + rng.uniform(-3, 3, 3)
     fake = _blend(target, np.clip(face, 0, 255), mask)
   elif method == "NeuralTextures":
     # The lower face (mouth, chin, cheeks) re-rendered from a neural texture: smoothed
