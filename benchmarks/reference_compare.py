@@ -31,6 +31,8 @@ alone (the g_steps generator updates; the detector update on their rows).
 
   python benchmarks/reference_compare.py --reference_repo=/path/to/deepfake_adv \
       [--threads=1,2 --sizes=128,224 --repeats=3 --onednn=1 --json=results.json]
+  python benchmarks/reference_compare.py --reference_repo=... --parity [--sizes=64]
+      # numerical differences instead of timings (benchmarks/reference_parity.py)
 
 The defaults take about 20-30 minutes on a 2-core x86_64 machine (each size and thread
 count: both first steps, one warm-up and `--repeats` interleaved rounds of every timing;
@@ -291,12 +293,21 @@ def main():
   parser.add_argument("--onednn", type=int, default=1, choices=(0, 1),
                       help="TF_ENABLE_ONEDNN_OPTS for TensorFlow (1: oneDNN kernels)")
   parser.add_argument("--json", default="", help="also write the results to this file")
+  parser.add_argument("--parity", action="store_true",
+                      help="print the numerical differences to the reference (generator "
+                      "map, blur, one detector update; benchmarks/reference_parity.py) "
+                      "instead of the timings")
   parser.add_argument("--threads_one", type=int, default=0, help=argparse.SUPPRESS)
   args = parser.parse_args()
   args.sizes = [int(s) for s in args.sizes.split(",")]
   reason = _skip_reason(args.reference_repo)
   if reason:
     print(f"reference_compare: skipped: {reason}.")
+    return
+  if args.parity:
+    sys.path.insert(0, ROOT)
+    import reference_parity  # pylint: disable=g-import-not-at-top
+    reference_parity.run(args.reference_repo, size=args.sizes[0])
     return
   if args.threads_one:
     child(args)

@@ -14,14 +14,17 @@ For every run (seed by seed, so that finished seeds are complete) it runs `dfadv
 as a subprocess writing `<run folder>/` (its output in train.log), and prints one
 progress line per run. Resumable: a run whose results.json exists is read, not
 retrained (a run that was killed resumes from its own backup); a run folder made with
-other arguments is an error rather than a silent mix. Every mode draws the same batches
+other arguments, or on another version of the built-in benchmark (its renderer version
+and config, `dfadv_tf.data.synthetic.builder_record`), is an error rather than a silent
+mix. Every mode draws the same batches
 for a seed (--balance, default halves: B/2 real and B/2 fake, what Two-Gen-BAT needs),
 so that the paired differences compare modes on the same data order and initial
 weights. Exit code 1 if a run failed (the others still run).
 
 demo: `--flagfile=<flags_dir>/<mode>.flags` per run, folders `<output_dir>/<mode>/seed_<s>/`;
 the benchmark (`dfadv-make-demo-data`) is written first when `<data_root>/ffpp_demo` has
-no index. Tables: `<output_dir>/tables/{cross_method,cross_quality}{,_video}{,_vs_baseline}`.
+no index; one written by another renderer version is refused (rebuild it with
+`dfadv-make-demo-data --restart`). Tables: `<output_dir>/tables/{cross_method,cross_quality}{,_video}{,_vs_baseline}`.
 
 real_faces: the shared FF++ face sample (--faces_root, default
 `../shared/data/ffpp_faces_sample` beside the checkout; when that is absent the suite
@@ -173,13 +176,16 @@ def _python_env():
 
 
 def ensure_benchmark(data_root, log=print):
-  """Writes the built-in benchmark under `data_root` unless its index exists."""
+  """Writes the built-in benchmark under `data_root` unless its index exists; returns its
+  builder record (renderer version and config). ValueError when the benchmark there was
+  written by another renderer version."""
   from dfadv_tf.data import synthetic  # pylint: disable=g-import-not-at-top
-  if os.path.exists(os.path.join(data_root, synthetic.DEFAULT_DATASET, "index.json")):
-    return
-  log(f"writing the built-in benchmark to {data_root} (dfadv-make-demo-data)")
-  subprocess.run([sys.executable, "-m", "tools.make_demo_data", f"--data_root={data_root}"],
-                 cwd=ROOT, env=_python_env(), check=True, stdout=subprocess.DEVNULL)
+  if not os.path.exists(os.path.join(data_root, synthetic.DEFAULT_DATASET, "index.json")):
+    log(f"writing the built-in benchmark to {data_root} (dfadv-make-demo-data)")
+    subprocess.run([sys.executable, "-m", "tools.make_demo_data",
+                    f"--data_root={data_root}"],
+                   cwd=ROOT, env=_python_env(), check=True, stdout=subprocess.DEVNULL)
+  return synthetic.check_builder(data_root, synthetic.DEFAULT_DATASET)
 
 
 def ensure_faces(args, image_size, log=print):
@@ -215,7 +221,7 @@ class Run:
   def label(self):
     parts = [self.method, self.mode] if self.method else [self.mode]
     if self.clamp:
-      parts.append(f"floor {self.clamp[0]}")
+      parts.append(f"max sigma {self.clamp[0]}")
     return " ".join(parts) + f" seed {self.seed}"
 
 
@@ -247,16 +253,27 @@ def plan(args):
   return runs
 
 
-def read_run(output, flags):
+def _recorded(flags, benchmark):
+  return {"flags": flags, "benchmark": benchmark}
+
+
+def read_run(output, flags, benchmark=None):
   """The results of a finished run ({grid: {set: metrics}}), or None if unfinished.
-  ValueError when the run folder was made with other flags."""
+  ValueError when the run folder was made with other flags or on another benchmark
+  (`benchmark`: the builder record of `ensure_benchmark`)."""
   recorded = os.path.join(output, ARGS_FILE)
   if os.path.exists(recorded):
     with open(recorded, encoding="utf-8") as f:
       before = json.load(f)
-    if before != flags:
-      raise ValueError(f"{output} was trained with other arguments ({' '.join(before)}), "
-                       f"not {' '.join(flags)}; delete it or pass another --output_dir.")
+    if isinstance(before, list):  # written before the benchmark was recorded
+      before = _recorded(before, None)
+    if before["flags"] != flags:
+      raise ValueError(f"{output} was trained with other arguments "
+                       f"({' '.join(before['flags'])}), not {' '.join(flags)}; delete it or "
+                       "pass another --output_dir.")
+    if before["benchmark"] != benchmark:
+      raise ValueError(f"{output} was trained on another benchmark ({before['benchmark']}), "
+                       f"not {benchmark}; delete it or pass another --output_dir.")
   path = os.path.join(output, "results.json")
   if not os.path.exists(path):
     return None
@@ -265,11 +282,11 @@ def read_run(output, flags):
   return next(iter(results.values()))
 
 
-def train(output, flags):
+def train(output, flags, benchmark=None):
   """Runs dfadv-train; returns (exit code, seconds). Its output goes to train.log."""
   from dfadv_tf.files import atomic_write_text  # pylint: disable=g-import-not-at-top
   os.makedirs(output, exist_ok=True)
-  atomic_write_text(os.path.join(output, ARGS_FILE), json.dumps(flags))
+  atomic_write_text(os.path.join(output, ARGS_FILE), json.dumps(_recorded(flags, benchmark)))
   start = time.perf_counter()
   result = subprocess.run([sys.executable, "-m", "tools.train", *flags], cwd=ROOT,
                           env=_python_env(), capture_output=True, text=True, check=False)
@@ -459,15 +476,16 @@ def reproduce(args, log=print):
   """Trains (or reads) every run, writes the tables; returns (runs, failures) with runs
   = {group folder: {mode key: {seed: results}}}."""
   todo = plan(args)
+  benchmark = None  # real_faces: the face folder's own provenance guards its records
   if args.suite == "real_faces":
     ensure_faces(args, config_of(todo[0].flags).image_size, log)
   else:
-    ensure_benchmark(args.data_root, log)
-  pending = [run for run in todo if read_run(run.output, run.flags) is None]
+    benchmark = ensure_benchmark(args.data_root, log)
+  pending = [run for run in todo if read_run(run.output, run.flags, benchmark) is None]
   log(f"{len(todo)} runs ({len(args.modes)} modes x {args.seeds} seeds"
       + (f" x {len(args.train_methods)} training methods" if args.suite == "real_faces"
          else "")
-      + (f", generator modes x {len(args.clamp)} floors" if args.clamp else "")
+      + (f", generator modes x {len(args.clamp)} sigma bounds" if args.clamp else "")
       + f") under {args.output_dir}, {len(pending)} to train")
   if args.suite == "real_faces" or args.estimate_only:
     estimate(pending, log)
@@ -478,12 +496,12 @@ def reproduce(args, log=print):
   trained = 0
   for i, run in enumerate(todo, start=1):
     head = f"[{i:2d}/{len(todo)}] {run.label()}:"
-    results = read_run(run.output, run.flags)
+    results = read_run(run.output, run.flags, benchmark)
     if results is not None:
       log(f"{head} done before, read {run.output}/results.json ({_averages(results)})")
     else:
-      code, seconds = train(run.output, run.flags)
-      results = read_run(run.output, run.flags) if code == 0 else None
+      code, seconds = train(run.output, run.flags, benchmark)
+      results = read_run(run.output, run.flags, benchmark) if code == 0 else None
       trained += 1
       if results is None:
         failures.append(run.label())

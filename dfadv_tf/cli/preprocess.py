@@ -55,7 +55,10 @@ flags.DEFINE_string("real_input", None, "DeeperForensics-1.0: the FF++ download 
                     "its real part (original_sequences/youtube/c23/videos).")
 flags.DEFINE_integer("frames", 32, "Evenly spaced frames per train/val video.", lower_bound=1)
 flags.DEFINE_integer("test_frames", 100, "Frames per test video.", lower_bound=1)
-flags.DEFINE_integer("test_every", 3, "Test videos: every k-th frame.", lower_bound=1)
+flags.DEFINE_integer("test_every", 0, "Test videos: 0 draws --test_frames at one stride "
+                     "spanning the whole video (as the reference's test lists); k > 0 "
+                     "every k-th frame from the first (the draw before: the first "
+                     "~k * --test_frames frames).", lower_bound=0)
 flags.DEFINE_integer("dfd_frames", 10, "DFD: random frames per video.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of the DFD frame draw and of the splits drawn here.")
 flags.DEFINE_list("split_fractions", ["0.7", "0.15", "0.15"], "Train, val, test fractions "

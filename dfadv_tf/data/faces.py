@@ -94,15 +94,27 @@ def read_image(path):
   return image_lib.read_file(path)
 
 
-def sample_frame_indices(frame_count, num=None, every=None, random=None, seed=0):
+def sample_frame_indices(frame_count, num=None, every=None, random=None, seed=0, span=None):
   """Frame positions to read from media of `frame_count` frames (sorted, unique).
 
   Exactly one of: `num` evenly spaced frames (all if fewer), `every` k-th frame from 0
-  (at most `num` of them if both are given), or `random` frames drawn without
-  replacement with `seed`.
+  (at most `num` of them if both are given), `random` frames drawn without
+  replacement with `seed`, or `span` frames at one integer stride
+  max(1, frame_count // span) spanning the whole media, the last at its last frame (all
+  if fewer; the draw of the reference's test lists,
+  docs/reference.md, "Labels and evaluation").
   """
   if frame_count <= 0:
     return []
+  if span is not None:
+    if num is not None or every is not None or random is not None:
+      raise ValueError("span cannot be combined with num, every or random")
+    if span < 1:
+      raise ValueError(f"span must be >= 1, got {span}")
+    if span >= frame_count:
+      return list(range(frame_count))
+    stride = max(1, frame_count // span)
+    return [frame_count - 1 - stride * i for i in range(span - 1, -1, -1)]
   if random is not None:
     if num is not None or every is not None:
       raise ValueError("random cannot be combined with num or every")
@@ -431,14 +443,14 @@ def _crop(frame, face, margin, size, align):
 
 def extract_faces(path, detector, num=None, every=None, random=None, seed=0, margin=1.3,
                   size=256, align=False, mask_path=None, all_faces=False, batch_size=8,
-                  min_track_ratio=0.5):
+                  min_track_ratio=0.5, span=None):
   """Face crops of the sampled frames (see `sample_frame_indices`) of a video, a folder
   of frames or an image.
 
   Args:
     path: the media.
     detector: from `make_detector`; None keeps each frame whole (`whole_frame`).
-    num, every, random, seed: the frame sampling.
+    num, every, random, seed, span: the frame sampling.
     margin, size: the square crop (`crop_face`) and its side in pixels.
     align: warp by the 5 landmarks (`align_face`; needs a detector with landmarks).
     mask_path: optional video of masks (FF++'s `masks/videos/<id>.mp4`), read at the
@@ -460,7 +472,7 @@ def extract_faces(path, detector, num=None, every=None, random=None, seed=0, mar
             "image" if is_image(path) else "video")
     result.error = f"cannot read {kind} {path} (no frames: missing, empty or unreadable)"
     return result
-  indices = sample_frame_indices(count, num, every, random, seed)
+  indices = sample_frame_indices(count, num, every, random, seed, span)
   masks = read_frames(mask_path, indices) if mask_path else None
   pending_mask = None
   candidates, detections = [], []  # per sampled frame: (index, [crops], [mask crops])

@@ -26,7 +26,6 @@ written before them read as well. An index shard entry counts its records with a
 import collections
 import json
 import os
-import sys
 
 import cv2
 import numpy as np
@@ -168,8 +167,8 @@ class ShardedWriter:
   (`__enter__`); `dataset` must name a folder under `root` (`files.under_root`).
   """
 
-  def __init__(self, root, dataset, built_from=None, restart=False, adopt_legacy=False):
-    self.root, self.dataset, self.adopt_legacy = root, dataset, adopt_legacy
+  def __init__(self, root, dataset, built_from=None, restart=False):
+    self.root, self.dataset = root, dataset
     self.target = files.under_root(root, dataset, "dataset")
     self.folder, self.built_from, self.restart = self.target, built_from, restart
     self._locks, self._staging = [], None
@@ -194,11 +193,7 @@ class ShardedWriter:
       has_index = os.path.exists(os.path.join(self.target, INDEX_FILE))
       stored = provenance.read(self.target)
       if has_index and not self.restart and self.built_from is not None:
-        if stored is None and self.adopt_legacy:
-          print(f"WARNING: dataset {self.target} has no record of what it was built from "
-                "(an older version wrote it); taking this run's as its record.",
-                file=sys.stderr)
-        elif stored is None:
+        if stored is None:
           raise ValueError(f"dataset {self.target} holds records without a record of what "
                            "they were built from (an older version wrote them); pass "
                            "--restart to rebuild it.")

@@ -4,17 +4,23 @@ A small, deterministic stand-in for FaceForensics++ that needs no download. Each
 identity is one real 'video' (method `youtube`) of a few frames of a cartoon face drawn
 with OpenCV (head shape, skin tone, eyes, iris colour, brows, nose, mouth, hair, ears,
 freckles, directional lighting, textured background; small head motion, blinks and
-mouth movement across frames). Four manipulations mimic the artifact families of FF++:
+mouth movement across frames). Four manipulations mimic the artifact families of FF++,
+each leaving localised traces inside its mask and losing about as much fine detail
+inside the face as the real method does (renderer version 2: fitted band by band against
+real FF++ face crops at c23 with `dfadv_tf.evaluation.spectrum`; docs/benchmark.md):
 
-- `Deepfakes`: the source identity's inner face, rendered in the target's pose through
-  a low-resolution bottleneck (autoencoder blur), colour-corrected to the target's mean
-  (a small mismatch remains) and pasted with a feathered blending boundary.
-- `Face2Face`: expression re-enactment: the mouth is opened and the eyes narrowed by a
-  smooth warp, re-sampled and slightly smoothed, blended into the face.
-- `FaceSwap`: the inner face is regenerated at half resolution and up-sampled with
-  nearest neighbour plus a checkerboard pattern (transposed-convolution artifacts).
-- `NeuralTextures`: the mouth and chin are re-rendered with smoothed skin and a faint
-  high-frequency texture pattern (neural-texture-like).
+- `Deepfakes`: the source identity's inner face, rendered in the target's pose, through
+  an autoencoder-like detail loss, colour-corrected to the target's mean (a mismatch of
+  a few levels remains) and pasted with a narrow feathered blending seam.
+- `Face2Face`: expression re-enactment: the mouth opened and the eyes narrowed by a
+  smooth warp (re-sampled), the re-rendered region's colour slightly off, blended into
+  the face.
+- `FaceSwap`: the source identity's face mixed with its nearest-neighbour up-sampling
+  from half resolution plus a faint checkerboard (up-sampling artifacts), colour-corrected
+  to the target but a few levels off, pasted with a hard blending seam.
+- `NeuralTextures`: the lower face re-rendered: the mouth re-shaped, smoothed skin with
+  an oriented texture of 3.5-6 px periods (which survives H.264) and shading a few
+  levels off the rest of the face.
 
 Fakes of identity pair (t, s) are videos `t_s` as in FF++ (target t, source s).
 Qualities: `raw` (lossless PNG) and, as FF++ made them, H.264 at CRF 23 (`c23`) and 40
@@ -31,7 +37,6 @@ import time
 
 import cv2
 import numpy as np
-import tensorflow as tf
 
 from dfadv_tf import checks
 from dfadv_tf.data import codecs
@@ -39,6 +44,9 @@ from dfadv_tf.data import provenance
 from dfadv_tf.data import records
 from dfadv_tf.data.datasets import FFPP_REAL
 
+# The renderer's version: written into the benchmark's index ("builder") with the
+# DemoConfig; a benchmark written by another version or config is refused, not mixed.
+VERSION = 2
 DEFAULT_ROOT = "./demo_data"
 DEFAULT_DATASET = "ffpp_demo"
 FAKE_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
@@ -198,15 +206,40 @@ def _blend(target, fake, mask):
   return target.astype(np.float32) * (1 - mask) + fake.astype(np.float32) * mask
 
 
+# Per method, how much the manipulated region keeps of the real frame's detail, fitted so
+# that each method's fakes sit where the real FF++ sample's do in every band at c23
+# (dfadv_tf.evaluation.spectrum, benchmarks/spectrum.py; docs/benchmark.md):
+# sigma: the Gaussian (px, of the output size) the re-synthesised face goes through;
+# contrast: the factor of its deviations from their local mean (an autoencoder's or a
+# renderer's loss of contrast); noise: the std of the sensor noise it keeps (reals: 2).
+_DETAIL = {
+    "Deepfakes": {"sigma": 0.4, "contrast": 0.9, "noise": 1.0},
+    "Face2Face": {"sigma": 0.2, "contrast": 0.97, "noise": 1.0},
+    "FaceSwap": {"sigma": 0.0, "contrast": 1.0, "noise": 1.0},
+    "NeuralTextures": {"sigma": 0.3, "contrast": 0.9, "noise": 1.4},
+}
+
+
+def _resynthesise(face, method, rng):
+  """`face` (float32 (S, S, 3)) with the detail loss of `_DETAIL[method]`."""
+  p = _DETAIL[method]
+  smooth = cv2.GaussianBlur(face, (0, 0), p["sigma"]) if p["sigma"] > 0 else face
+  local = cv2.GaussianBlur(smooth, (0, 0), 4.0)
+  return local + p["contrast"] * (smooth - local) + rng.normal(0, p["noise"], face.shape)
+
+
 def manipulate(method, target, geometry, source=None, seed=0):
   """Applies one FF++-like manipulation to a rendered frame.
+
+  Each leaves localised, method-specific traces (module docstring) and loses about as
+  much fine detail inside the face as the real FF++ method does (`_DETAIL`).
 
   Args:
     method: one of `FAKE_METHODS`.
     target: uint8 RGB (S, S, 3), the real frame.
     geometry: its face geometry from `render_face`.
     source: uint8 RGB (S, S, 3), the source identity rendered in the same pose
-      (Deepfakes only).
+      (Deepfakes and FaceSwap).
     seed: seeds the random parts of the manipulation.
   Returns:
     (uint8 RGB fake (S, S, 3), uint8 mask (S, S) of the manipulated region in {0, 255}).
@@ -214,46 +247,68 @@ def manipulate(method, target, geometry, source=None, seed=0):
   size = target.shape[0]
   cx, cy, a, b = (geometry[k] for k in ("cx", "cy", "a", "b"))
   rng = np.random.default_rng(seed)
+  yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
   if method == "Deepfakes":
-    low = max(int(size * .75), 4)
-    face = cv2.resize(cv2.resize(source, (low, low), interpolation=cv2.INTER_AREA),
-                      (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    mask = _ellipse_mask(size, cx, cy + .08 * b, .78 * a, .78 * b, feather=size / 64)
+    # The source's inner face through an autoencoder (detail loss), colour-corrected to
+    # the target with a residual mismatch, pasted with a narrow feathered seam.
+    face = _resynthesise(source.astype(np.float32), method, rng)
+    mask = _ellipse_mask(size, cx, cy + .08 * b, .8 * a, .8 * b, feather=size / 96)
     inside = mask > .5
-    face += target[inside].mean(0) - face[inside].mean(0) + rng.uniform(-4, 4, 3)
+    face += target[inside].mean(0) - face[inside].mean(0) + rng.uniform(-6, 6, 3)
     fake = _blend(target, np.clip(face, 0, 255), mask)
   elif method == "Face2Face":
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    # Expression re-enactment: mouth opened and eyes narrowed by a smooth warp
+    # (re-sampled), the re-rendered region slightly smoothed, blended into the face.
     map_x, map_y = xx.copy(), yy.copy()
-    (mx, my), opening = geometry["mouth"], rng.uniform(.25, .4)
-    weight = np.exp(-(((xx - mx) / (.5 * a)) ** 2 + ((yy - my) / (.25 * b)) ** 2))
+    (mx, my), opening = geometry["mouth"], rng.uniform(.12, .2)
+    weight = np.exp(-(((xx - mx) / (.5 * a)) ** 2 + ((yy - my) / (.3 * b)) ** 2))
     map_y -= weight * (yy - my) * opening
+    map_x -= weight * (xx - mx) * rng.uniform(-.15, .15)
     for ex, ey in geometry["eyes"]:
-      weight = np.exp(-(((xx - ex) / (.25 * a)) ** 2 + ((yy - ey) / (.15 * b)) ** 2))
-      map_y += weight * (yy - ey) * rng.uniform(.3, .45)
-    warped = cv2.remap(target, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    warped = cv2.GaussianBlur(warped, (0, 0), .5)
-    mask = _ellipse_mask(size, cx, cy + .15 * b, .75 * a, .7 * b, feather=size / 32)
-    fake = _blend(target, warped, mask)
+      weight = np.exp(-(((xx - ex) / (.3 * a)) ** 2 + ((yy - ey) / (.18 * b)) ** 2))
+      map_y += weight * (yy - ey) * rng.uniform(.2, .3)
+    warped = cv2.remap(target, map_x, map_y, cv2.INTER_LANCZOS4,
+                       borderMode=cv2.BORDER_REFLECT)
+    face = _resynthesise(warped.astype(np.float32), method, rng)
+    face *= 1 + rng.uniform(-.03, .03, 3)  # the re-rendered skin's slight colour shift
+    mask = _ellipse_mask(size, cx, cy + .12 * b, .8 * a, .78 * b, feather=size / 48)
+    fake = _blend(target, np.clip(face, 0, 255), mask)
   elif method == "FaceSwap":
-    half = cv2.resize(target, (size // 2, size // 2), interpolation=cv2.INTER_AREA)
-    face = cv2.resize(half, (size, size), interpolation=cv2.INTER_NEAREST).astype(np.float32)
-    yy, xx = np.mgrid[0:size, 0:size]
-    face += rng.uniform(3, 5) * np.where((xx + yy) % 2 == 0, 1.0, -1.0)[..., None]
-    mask = _ellipse_mask(size, cx, cy + .05 * b, .8 * a, .8 * b, feather=size / 32)
+    # A graphics swap: the source identity's face (a fitted face model's texture, in the
+    # target's pose) up-sampled from a coarser grid (nearest-neighbour blocks and the
+    # grid pattern of two stride-2 up-samplings, 4 px period, which survives H.264),
+    # colour-corrected to the target but a few levels off, pasted with a hard seam.
+    face = _resynthesise(source.astype(np.float32), method, rng)
+    coarse = cv2.resize(face, (size // 2, size // 2), interpolation=cv2.INTER_AREA)
+    blocks = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_NEAREST)
+    face = .9 * face + .1 * blocks
+    period = 4.0 * size / 64
+    grid = np.cos(2 * np.pi * xx / period) * np.cos(2 * np.pi * yy / period)
+    face += rng.uniform(2.5, 3.5) * grid[..., None]
+    mask = _ellipse_mask(size, cx, cy + .05 * b, .8 * a, .8 * b, feather=size / 128)
+    inside = mask > .5
+    face += target[inside].mean(0) - face[inside].mean(0)
+    face += rng.choice([-1.0, 1.0]) * rng.uniform(5, 9) + rng.uniform(-3, 3, 3)
     fake = _blend(target, np.clip(face, 0, 255), mask)
   elif method == "NeuralTextures":
-    smooth = cv2.bilateralFilter(target, 5, 40, 5).astype(np.float32)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    # The lower face (mouth, chin, cheeks) re-rendered from a neural texture: smoothed
+    # skin with a faint oriented texture pattern (3.5-6 px periods, which survive H.264),
+    # its shading a few levels off the rest of the face (a seam along the mask), and the
+    # mouth's shape changed slightly.
+    (mx, my) = geometry["mouth"]
+    map_y = yy + np.exp(-(((xx - mx) / (.45 * a)) ** 2 + ((yy - my) / (.25 * b)) ** 2)) * (
+        yy - my) * -rng.uniform(.15, .3)
+    warped = cv2.remap(target, xx, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    face = _resynthesise(warped.astype(np.float32), method, rng)
     texture = np.zeros((size, size), np.float32)
-    for _ in range(3):
-      theta, period = rng.uniform(0, np.pi), rng.uniform(2.5, 4.0)
+    for _ in range(2):
+      theta, period = rng.uniform(0, np.pi), rng.uniform(3.5, 6.0) * size / 64
       texture += np.sin(2 * np.pi * (xx * np.cos(theta) + yy * np.sin(theta)) / period
                         + rng.uniform(0, 2 * np.pi))
-    smooth += texture[..., None] * rng.uniform(3.0, 4.5) * rng.uniform(.6, 1.0, 3)
-    mask = _ellipse_mask(size, geometry["mouth"][0], geometry["mouth"][1] - .05 * b,
-                         .6 * a, .42 * b, feather=size / 40)
-    fake = _blend(target, np.clip(smooth, 0, 255), mask)
+    face += texture[..., None] * rng.uniform(2.5, 3.5) * rng.uniform(.7, 1.0, 3)
+    face += rng.choice([-1.0, 1.0]) * rng.uniform(7, 11) + rng.uniform(-3, 3, 3)
+    mask = _ellipse_mask(size, mx, my - .25 * b, .75 * a, .55 * b, feather=size / 64)
+    fake = _blend(target, np.clip(face, 0, 255), mask)
   else:
     raise ValueError(f"method must be one of {FAKE_METHODS}, got {method!r}")
   fake = np.clip(np.rint(fake), 0, 255).astype(np.uint8)
@@ -312,37 +367,54 @@ def render_split(config, identities):
   return videos
 
 
-def _stored_size(root, dataset):
-  """The side of the first stored image of `<root>/<dataset>` (None without one)."""
-  try:
-    shard = records.read_index(root, dataset)["shards"][0]["path"]
-    for serialized in tf.data.TFRecordDataset(os.path.join(root, dataset, shard)).take(1):
-      image = tf.io.decode_image(records.parse_example(serialized)["image"], expand_animations=False)
-      return int(image.shape[0])
-  except (OSError, ValueError, IndexError, tf.errors.OpError):
-    return None
-  return None
+def builder_record(config):
+  """What a benchmark is built from: this renderer's `VERSION` and the `DemoConfig` (the
+  options of its `provenance` record, `sources.json`)."""
+  return {"renderer_version": VERSION, **dataclasses.asdict(config)}
+
+
+def read_builder(root, dataset):
+  """The `builder_record` of the benchmark at `<root>/<dataset>` (None if it has none:
+  written before renderer version 2, or not by this module)."""
+  stored = provenance.read(os.path.join(root, dataset))
+  options = None if stored is None else stored.get("options")
+  return options if options and "renderer_version" in options else None
+
+
+def check_builder(root, dataset, config=None):
+  """ValueError unless the benchmark at `<root>/<dataset>` was written by this renderer
+  version (and with `config`, when given). Returns its builder record."""
+  found = read_builder(root, dataset)
+  version = None if found is None else found.get("renderer_version")
+  where = os.path.join(root, dataset)
+  if version != VERSION:
+    raise ValueError(f"the benchmark at {where} was written by renderer version "
+                     f"{version or '1 or older'}, this is version {VERSION} (fakes calibrated "
+                     "against real FF++); rebuild it (dfadv-make-demo-data --restart, or "
+                     "delete the folder), or pass another --data_root")
+  if config is not None and found != builder_record(config):
+    raise ValueError(f"the benchmark at {where} was written with {found}, not "
+                     f"{builder_record(config)}; rebuild it (dfadv-make-demo-data "
+                     "--restart), or pass another --data_root")
+  return found
 
 
 def make_demo_data(root=DEFAULT_ROOT, dataset=DEFAULT_DATASET, config=DemoConfig(),
                    log=print, restart=False):
   """Writes the benchmark to `<root>/<dataset>` (resumable: complete shards are kept).
 
-  One shard per (split, method, quality). Returns the dataset's index dict. The config
-  is recorded with the dataset (`provenance`): a benchmark there of another config is
-  refused naming what differs, unless `restart`, which rebuilds it and replaces it
-  whole.
+  One shard per (split, method, quality). Returns the dataset's index dict. The renderer
+  version and the config are recorded with the dataset (`builder_record`, `provenance`):
+  a benchmark there of another version or config (one without a record: an older
+  renderer's) is refused naming what differs, unless `restart`, which rebuilds it and
+  replaces it whole.
   """
   if config.identities < 10 or config.frames < 1 or config.image_size < 32:
     raise ValueError(f"DemoConfig needs identities >= 10, frames >= 1 and image_size >= 32, "
                      f"got {config}")
   checks.one_of(config.codec, CODECS, "codec")
-  built = provenance.built_from(options=dataclasses.asdict(config))
-  # A benchmark of an older version (no record; its shard names are the same) is
-  # adopted with a warning when its images have this config's size.
-  with records.ShardedWriter(root, dataset, built, restart,
-                             adopt_legacy=_stored_size(root, dataset) == config.image_size
-                             ) as writer:
+  built = provenance.built_from(options=builder_record(config))
+  with records.ShardedWriter(root, dataset, built, restart) as writer:
     start = time.time()
     for split, identities in split_identities(config).items():
       todo = [(m, q) for m in METHODS for q in QUALITIES

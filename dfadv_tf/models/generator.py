@@ -7,12 +7,20 @@ blur (Eq. 4-5):
     reflect-pad 3, conv7 (3 -> w), BN, ReLU
     2 x [conv3 stride 2 (zero-pad 1), BN, ReLU]            w -> 2w -> 4w
     n_blocks x ResNet block [reflect-pad 1, conv3, BN, ReLU, reflect-pad 1, conv3, BN] + x
-    2 x [transposed conv3 stride 2, BN, ReLU]              4w -> 2w -> w
+    2 x [transposed conv3 stride 2 (crop 1 before), BN, ReLU]  4w -> 2w -> w
     reflect-pad 3, conv7 (w -> 1, with bias), no tanh
     inv_var = clip(out^2, min_inv_var, max_inv_var)
 
 With w = 64 and 3 blocks (the reference) it has 4,293,121 trainable parameters. Convs
 have no bias before BN; Kaiming-normal (fan_in) kernels; BN gamma ~ N(1, 0.02).
+
+Alignment: every output sits where the reference's torch layers put it. A down-sampling
+conv pads one zero on each side and runs "valid" (torch `Conv2d(stride=2, padding=1)`:
+output o reads inputs 2o - 1 .. 2o + 1; Keras "same" with stride 2 would pad only after,
+reading 2o .. 2o + 2). An up-sampling conv is the full ("valid") transposed conv, 2H + 1
+long, with its first row and column cropped (torch `ConvTranspose2d(padding=1,
+output_padding=1)`: input i reaches outputs 2i - 1 .. 2i + 1; Keras "same" crops nothing
+before, which moves the map by +1 px per up-sampling).
 """
 
 import keras
@@ -117,8 +125,7 @@ class BlurGenerator(keras.Model):
 
     def conv(filters, kernel, strides=1, transpose=False, name=None):
       cls = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
-      return cls(filters, kernel, strides=strides,
-                 padding="same" if transpose else "valid", use_bias=False,
+      return cls(filters, kernel, strides=strides, padding="valid", use_bias=False,
                  kernel_initializer=_kaiming(), dtype=policy, name=name)
 
     def norm(name):
@@ -137,6 +144,7 @@ class BlurGenerator(keras.Model):
                      norm(f"block{b}_bn{j}")) for j in range(2)]
                    for b in range(n_blocks)]
     self.up = [(conv(width * 2 ** (1 - i), 3, strides=2, transpose=True, name=f"up{i}_conv"),
+                keras.layers.Cropping2D(((1, 0), (1, 0)), dtype=policy),
                 norm(f"up{i}_bn")) for i in range(2)]
     self.head_pad = ReflectionPadding2D(3, dtype="float32")
     # Conv2D(1, 7) computed as a matrix product (TensorFlow's CPU Conv2D with one
@@ -156,8 +164,8 @@ class BlurGenerator(keras.Model):
     for (pad0, conv0, bn0), (pad1, conv1, bn1) in self.blocks:
       y = ops.relu(bn0(conv0(pad0(x)), training=training, row_mask=row_mask))
       x = x + bn1(conv1(pad1(y)), training=training, row_mask=row_mask)
-    for up_conv, bn in self.up:
-      x = ops.relu(bn(up_conv(x), training=training, row_mask=row_mask))
+    for up_conv, crop, bn in self.up:
+      x = ops.relu(bn(crop(up_conv(x)), training=training, row_mask=row_mask))
     out = self.head(self.head_pad(ops.cast(x, "float32")))
     return ops.clip(ops.square(out), self.min_inv_var, self.max_inv_var)
 

@@ -28,6 +28,23 @@ class ReferenceCompareSkipTest(tf.test.TestCase):
   def test_no_reference_repo(self):
     self.assert_skipped(compare([]), "no --reference_repo given")
 
+  def test_parity_skips_too(self):
+    self.assert_skipped(compare(["--parity"]), "no --reference_repo given")
+
+  def test_parity_layer_order(self):
+    """The parity copy walks our generator's convs and batch norms in the order torch's
+    `pixelKernelGenerator` lists its modules: conv7, BN, 2 x (down conv, BN), 4 per
+    ResNet block, 2 x (transposed conv, BN), the head conv."""
+    import keras  # pylint: disable=g-import-not-at-top
+    from benchmarks import reference_parity  # pylint: disable=g-import-not-at-top
+    from dfadv_tf.models.generator import BlurGenerator  # pylint: disable=g-import-not-at-top
+    generator = BlurGenerator(width=4, n_blocks=2)
+    generator.build((None, 16, 16, 3))
+    layers = reference_parity._our_layers(generator)  # pylint: disable=protected-access
+    kinds = ["T" if isinstance(l, keras.layers.Conv2DTranspose) else
+             "B" if isinstance(l, keras.layers.BatchNormalization) else "C" for l in layers]
+    self.assertEqual("".join(kinds), "CB" + "CB" * 2 + "CBCB" * 2 + "TB" * 2 + "C")
+
   def test_not_a_checkout(self):
     empty = tempfile.mkdtemp(prefix="not-reference-")
     self.assert_skipped(compare([f"--reference_repo={empty}", "--sizes=32"]),

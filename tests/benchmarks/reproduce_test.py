@@ -90,25 +90,25 @@ class ReproduceTest(tf.test.TestCase):
     first = reproduce(args).stdout
     self.assertIn("preprocessing", first)
     self.assertIn("6 runs (2 modes x 2 seeds x 1 training methods, generator modes x 2 "
-                  "floors)", first)
+                  "sigma bounds)", first)
     self.assertRegex(first, r"estimate: 6 runs to train, about \d+\.\d h \(baseline "
                             r"\d+\.\d\d s, two_gen_bat \d+\.\d\d s a step")
-    self.assertRegex(first, r"\[ 2/6\] NeuralTextures two_gen_bat floor paper seed 0: "
+    self.assertRegex(first, r"\[ 2/6\] NeuralTextures two_gen_bat max sigma paper seed 0: "
                             r"trained in \d+ s \(cross-method Avg AUC \d+\.\d\d; clamped: "
                             r"g_fake_clamped \d+%, g_real_clamped \d+%\)")
     tables = os.path.join(out, "NeuralTextures", "tables")
     with open(os.path.join(tables, "cross_method.md"), encoding="utf-8") as f:
       summary = f.read()
-    for name in ("| Baseline | 2 |", "| + Two-Gen-BAT (floor paper = 1) | 2 |",
-                 "| + Two-Gen-BAT (floor low = 0.01) | 2 |", "DF original AUC (%)",
+    for name in ("| Baseline | 2 |", "| + Two-Gen-BAT (max sigma paper = 1 px) | 2 |",
+                 "| + Two-Gen-BAT (max sigma low = 10 px) | 2 |", "DF original AUC (%)",
                  "NT original ACC@val (%)"):
       self.assertIn(name, summary)
     with open(os.path.join(tables, "cross_method_vs_baseline.md"), encoding="utf-8") as f:
-      self.assertRegex(f.read(), r"\| \+ Two-Gen-BAT \(floor low = 0\.01\) \| 2 \| "
+      self.assertRegex(f.read(), r"\| \+ Two-Gen-BAT \(max sigma low = 10 px\) \| 2 \| "
                                  r"[+-]\d+\.\d\d ± \d+\.\d\d \([0-2]/2\) \|")
     with open(os.path.join(tables, "clamped.md"), encoding="utf-8") as f:
       clamp = f.read()
-    self.assertRegex(clamp, r"\| \+ Two-Gen-BAT \(floor paper = 1\) \| 1 \| 2 \| "
+    self.assertRegex(clamp, r"\| \+ Two-Gen-BAT \(max sigma paper = 1 px\) \| 1 \| 2 \| "
                             r"\d+\.\d ± \d+\.\d \| \d+\.\d ± \d+\.\d \|")
     self.assertFalse(os.path.exists(os.path.join(tables, "cross_method_video.md")))
     with open(os.path.join(out, "NeuralTextures", "baseline", "seed_1", "config.json"),
@@ -132,6 +132,33 @@ class ReproduceTest(tf.test.TestCase):
     self.assertIn("--faces_root /no/such/faces is not a folder", result.stderr)
     result = reproduce(["--suite=real_faces", "--clamp=tiny"], check=False)
     self.assertIn("--clamp: 'tiny' is neither one of", result.stderr)
+
+  def test_benchmark_of_another_renderer_version_is_refused(self):
+    from benchmarks import reproduce as reproduce_lib  # pylint: disable=g-import-not-at-top
+    from dfadv_tf.data import provenance  # pylint: disable=g-import-not-at-top
+    from dfadv_tf.data import synthetic  # pylint: disable=g-import-not-at-top
+    data_root = utils.make_tiny_benchmark(tempfile.mkdtemp(prefix="reproduce-v-"))
+    builder = reproduce_lib.ensure_benchmark(data_root, log=lambda _: None)
+    self.assertEqual(builder["version"], synthetic.VERSION)
+    # A run recorded on this benchmark is read back; on another one it is refused.
+    run = tempfile.mkdtemp(prefix="reproduce-run-")
+    flags = ["--mode=baseline"]
+    with open(os.path.join(run, reproduce_lib.ARGS_FILE), "w", encoding="utf-8") as f:
+      json.dump({"flags": flags, "benchmark": builder}, f)
+    self.assertIsNone(reproduce_lib.read_run(run, flags, builder))
+    with self.assertRaisesRegex(ValueError, "trained on another benchmark"):
+      reproduce_lib.read_run(run, flags, dict(builder, version=1))
+    with open(os.path.join(run, reproduce_lib.ARGS_FILE), "w", encoding="utf-8") as f:
+      json.dump(flags, f)  # a run folder written before benchmarks were recorded
+    with self.assertRaisesRegex(ValueError, "trained on another benchmark"):
+      reproduce_lib.read_run(run, flags, builder)
+    # A benchmark written by renderer version 1 (no record of its builder) is refused.
+    os.remove(os.path.join(data_root, synthetic.DEFAULT_DATASET, provenance.SOURCES_FILE))
+    with self.assertRaisesRegex(ValueError, "renderer version 1 or older"):
+      reproduce_lib.ensure_benchmark(data_root, log=lambda _: None)
+    with self.assertRaisesRegex(ValueError, "without a record of what they were built "
+                                "from .* pass --restart"):
+      synthetic.make_demo_data(data_root, synthetic.DEFAULT_DATASET, log=lambda _: None)
 
   def test_bad_arguments(self):
     result = reproduce(["--modes=baseline,nope"], check=False)

@@ -73,7 +73,9 @@ class LayoutsTest(tf.test.TestCase):
     self.assertEqual(masks["FaceSwap"], None)
     self.assertTrue(masks["Deepfakes"].endswith("Deepfakes/masks/videos/071_054.mp4"))
     test = [v for v in videos if v.split == "test"][0]
-    self.assertEqual(dict(test.sampling), {"num": 100, "every": 3})
+    self.assertEqual(dict(test.sampling), {"span": 100})
+    self.assertEqual(dict(datasets.Sampling(test_every=3).for_split("test")),
+                     {"num": 100, "every": 3})  # the draw before
     with self.assertRaisesRegex(ValueError, "FF\\+\\+: no videos in .*c40/videos"):
       datasets.ffpp_videos(root, ["c40"])
 

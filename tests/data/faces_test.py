@@ -29,6 +29,20 @@ class FrameSamplingTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "give num"):
       faces.sample_frame_indices(10)
 
+  def test_span_covers_the_whole_video_at_one_stride(self):
+    # The reference's test lists: 100 frames, a constant stride, the last frame last.
+    for count, stride in ((300, 3), (508, 5), (1000, 10), (399, 3)):
+      drawn = faces.sample_frame_indices(count, span=100)
+      self.assertLen(drawn, 100)
+      self.assertEqual(drawn[-1], count - 1)
+      self.assertEqual(set(np.diff(drawn)), {stride})
+    self.assertEqual(faces.sample_frame_indices(300, span=100)[:2], [2, 5])
+    self.assertEqual(faces.sample_frame_indices(50, span=100), list(range(50)))
+    with self.assertRaisesRegex(ValueError, "span cannot be combined"):
+      faces.sample_frame_indices(300, num=3, span=100)
+    with self.assertRaisesRegex(ValueError, "span must be"):
+      faces.sample_frame_indices(300, span=0)
+
   def test_folders_of_frames_and_images(self):
     folder = os.path.join(self.get_temp_dir(), "frames")
     os.makedirs(folder)

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from dfadv_tf.data import records
 from dfadv_tf.data import synthetic
+from dfadv_tf.models.backbones import build_detector
 
 SMALL = synthetic.DemoConfig(identities=12, frames=2, image_size=32, seed=3)
 
@@ -29,6 +30,12 @@ class SyntheticTest(tf.test.TestCase):
     self.assertEqual(index["counts"]["method"], {m: 72 for m in synthetic.METHODS})
     self.assertEqual(synthetic.make_demo_data(first, config=SMALL, log=lambda _: None),
                      index)
+    self.assertEqual(synthetic.read_builder(first, "ffpp_demo"),
+                     synthetic.builder_record(SMALL))
+    with self.assertRaisesRegex(ValueError, "was written with"):
+      synthetic.make_demo_data(first, config=synthetic.DemoConfig(identities=13, frames=2,
+                                                                  image_size=32, seed=3),
+                               log=lambda _: None)
 
   def test_splits_by_identity_and_ffpp_names(self):
     splits = synthetic.split_identities(synthetic.DemoConfig(identities=40))
@@ -67,19 +74,17 @@ class SyntheticTest(tf.test.TestCase):
   @pytest.mark.slow
   @pytest.mark.ci
   def test_method_and_quality_gaps(self):
-    """A small CNN trained on FaceSwap c23 beats chance clearly more on FaceSwap than on
-    the other methods, and more at c23 than at c40 (the paper's problem)."""
+    """The demo's small CNN trained on FaceSwap c23 beats chance clearly more on FaceSwap
+    than on the other methods on average, and more at c23 than at c40 (the paper's
+    problem). Renderer version 2's fakes keep real-like detail (docs/benchmark.md), so
+    the margins are those of real FF++ fakes' localised traces, not of a global blur."""
     root = self.get_temp_dir()
     synthetic.make_demo_data(root, config=synthetic.DemoConfig(frames=4),
                              log=lambda _: None)
     keras.utils.set_random_seed(0)
     train = records.load_split(root, "ffpp_demo", ["youtube", "FaceSwap"], ["c23"],
                                image_size=64, balance="oversample", seed=0)
-    model = keras.Sequential([
-        keras.Input((64, 64, 3)), keras.layers.Conv2D(16, 3, activation="relu"),
-        keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
-        keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
-        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+    model = build_detector("small_cnn", 64)  # the demo's detector
     model.compile(keras.optimizers.Adam(2e-3),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(train, epochs=6, verbose=0)
@@ -94,10 +99,12 @@ class SyntheticTest(tf.test.TestCase):
       return roc_auc_score(np.concatenate(labels), np.concatenate(scores))
 
     own = auc("FaceSwap", "c23")
-    others = np.mean([auc(m, "c23") for m in synthetic.FAKE_METHODS if m != "FaceSwap"])
-    self.assertGreater(own, 0.85)
-    self.assertGreater(own - others, 0.2)
-    self.assertGreater(own - auc("FaceSwap", "c40"), 0.05)
+    others = {m: auc(m, "c23") for m in synthetic.FAKE_METHODS if m != "FaceSwap"}
+    c40 = auc("FaceSwap", "c40")
+    message = f"FaceSwap c23 {own:.3f}, c40 {c40:.3f}, others {others}"
+    self.assertGreater(own, 0.75, message)
+    self.assertGreater(own - np.mean(list(others.values())), 0.1, message)
+    self.assertGreater(own - c40, 0.03, message)
 
 
 if __name__ == "__main__":

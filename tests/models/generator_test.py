@@ -87,6 +87,92 @@ class BlurGeneratorTest(tf.test.TestCase):
       BlurGenerator(min_inv_var=5.0, max_inv_var=1.0)
 
 
+def _torch_conv_stride2_pad1(image, kernel):
+  """torch Conv2d(k=3, stride=2, padding=1) of one channel, from its formula:
+  out[o, p] = sum_{a, b} kernel[a, b] * image[2o + a - 1, 2p + b - 1] (zeros outside)."""
+  size = image.shape[0]
+  out = np.zeros((size // 2, size // 2))
+  for o in range(size // 2):
+    for p in range(size // 2):
+      for a in range(3):
+        for b in range(3):
+          i, j = 2 * o + a - 1, 2 * p + b - 1
+          if 0 <= i < size and 0 <= j < size:
+            out[o, p] += kernel[a, b] * image[i, j]
+  return out
+
+
+def _torch_conv_transpose_stride2_pad1_out1(image, kernel):
+  """torch ConvTranspose2d(k=3, stride=2, padding=1, output_padding=1) of one channel,
+  from its formula: input (i, j) adds kernel[a, b] * image[i, j] to output
+  (2i + a - 1, 2j + b - 1), kept when inside the 2H x 2W output."""
+  size = image.shape[0]
+  out = np.zeros((2 * size, 2 * size))
+  for i in range(size):
+    for j in range(size):
+      for a in range(3):
+        for b in range(3):
+          o, p = 2 * i + a - 1, 2 * j + b - 1
+          if 0 <= o < 2 * size and 0 <= p < 2 * size:
+            out[o, p] += kernel[a, b] * image[i, j]
+  return out
+
+
+class GeneratorAlignmentTest(tf.test.TestCase):
+  """Impulses through the down- and up-sampling convs land where torch's formulas put
+  them (the reference's Conv2d(stride 2, padding 1) / ConvTranspose2d(padding 1,
+  output_padding 1)); Keras' "same" padding would miss by one pixel."""
+
+  def _generator(self):
+    generator = BlurGenerator(width=1, n_blocks=0)
+    generator.build((None, 8, 8, 3))
+    return generator
+
+  def _one_channel(self, layer, kernel):
+    """Sets `layer`'s kernel to `kernel` (3, 3) from input channel 0 to output channel 0,
+    zero elsewhere."""
+    weights = np.zeros(layer.kernel.shape, np.float32)
+    weights[:, :, 0, 0] = kernel
+    layer.kernel.assign(weights)
+
+  def test_impulses(self):
+    generator = self._generator()
+    kernel = np.arange(1, 10, dtype=np.float32).reshape(3, 3)
+    size = 8
+    for iy, ix in [(0, 0), (3, 4), (7, 7), (5, 0)]:
+      image = np.zeros((size, size), np.float32)
+      image[iy, ix] = 1.0
+      # Down-sampling (first stage: 1 -> 2 channels).
+      pad, down_conv, _ = generator.down[0]
+      self._one_channel(down_conv, kernel)
+      x = np.zeros((1, size, size, down_conv.kernel.shape[2]), np.float32)
+      x[0, :, :, 0] = image
+      got = down_conv(pad(x)).numpy()[0, :, :, 0]
+      self.assertAllClose(got, _torch_conv_stride2_pad1(image, kernel),
+                          msg=f"down-sampling, impulse at {(iy, ix)}")
+      # Up-sampling (first stage: 4 -> 2 channels; Keras kernel (3, 3, out, in)).
+      up_conv, crop, _ = generator.up[0]
+      self._one_channel(up_conv, kernel)
+      x = np.zeros((1, size, size, up_conv.kernel.shape[3]), np.float32)
+      x[0, :, :, 0] = image
+      got = crop(up_conv(x)).numpy()[0, :, :, 0]
+      self.assertAllClose(got, _torch_conv_transpose_stride2_pad1_out1(image, kernel),
+                          msg=f"up-sampling, impulse at {(iy, ix)}")
+
+  def test_keras_same_would_be_off_by_one(self):
+    """The test above can fail: Keras' "same" transposed conv misses the formula."""
+    kernel = np.arange(1, 10, dtype=np.float32).reshape(3, 3)
+    same = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", use_bias=False)
+    same.build((None, 8, 8, 1))
+    same.kernel.assign(kernel[:, :, None, None])
+    image = np.zeros((8, 8), np.float32)
+    image[3, 4] = 1.0
+    got = same(image[None, :, :, None]).numpy()[0, :, :, 0]
+    self.assertNotAllClose(got, _torch_conv_transpose_stride2_pad1_out1(image, kernel))
+    self.assertAllClose(got[1:, 1:],
+                        _torch_conv_transpose_stride2_pad1_out1(image, kernel)[:-1, :-1])
+
+
 class GeneratorLayersTest(tf.test.TestCase):
 
   def test_reflection_padding(self):
