@@ -26,6 +26,8 @@ PACKAGE_FOLDERS = ("attacks", "augment", "cli", "data", "evaluation", "experimen
 ROOT_FILES = ("BUILD", "CHANGELOG.md", "Makefile", "README.md", "setup.py")
 # Flags of other programs that the pages cite (pip, pytest).
 OTHER_FLAGS = {"durations", "dist", "upgrade"}
+# Pages that cite another program's flags (the reference code's `--g_per_d`, ...).
+FOREIGN_FLAG_PAGES = {"docs/reference.md"}
 # Flags absl gives every binary.
 ABSL_FLAGS = {"help", "helpfull", "helpshort", "flagfile", "undefok"}
 
@@ -185,7 +187,8 @@ class DocsTest(tf.test.TestCase):
 
   def test_cited_flags_are_defined(self):
     defined = defined_flags() | OTHER_FLAGS
-    cited = {(rel(page), name) for page in pages() for name in cited_flags(read(page))}
+    cited = {(rel(page), name) for page in pages() if rel(page) not in FOREIGN_FLAG_PAGES
+             for name in cited_flags(read(page))}
     self.assertGreater(len(cited), 50)
     self.assertEqual(sorted(c for c in cited if c[1] not in defined), [])
 

@@ -139,7 +139,7 @@ class ReproduceTest(tf.test.TestCase):
     from dfadv_tf.data import synthetic  # pylint: disable=g-import-not-at-top
     data_root = utils.make_tiny_benchmark(tempfile.mkdtemp(prefix="reproduce-v-"))
     builder = reproduce_lib.ensure_benchmark(data_root, log=lambda _: None)
-    self.assertEqual(builder["version"], synthetic.VERSION)
+    self.assertEqual(builder["renderer_version"], synthetic.VERSION)
     # A run recorded on this benchmark is read back; on another one it is refused.
     run = tempfile.mkdtemp(prefix="reproduce-run-")
     flags = ["--mode=baseline"]
@@ -147,7 +147,7 @@ class ReproduceTest(tf.test.TestCase):
       json.dump({"flags": flags, "benchmark": builder}, f)
     self.assertIsNone(reproduce_lib.read_run(run, flags, builder))
     with self.assertRaisesRegex(ValueError, "trained on another benchmark"):
-      reproduce_lib.read_run(run, flags, dict(builder, version=1))
+      reproduce_lib.read_run(run, flags, dict(builder, renderer_version=1))
     with open(os.path.join(run, reproduce_lib.ARGS_FILE), "w", encoding="utf-8") as f:
       json.dump(flags, f)  # a run folder written before benchmarks were recorded
     with self.assertRaisesRegex(ValueError, "trained on another benchmark"):

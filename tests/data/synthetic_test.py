@@ -32,7 +32,7 @@ class SyntheticTest(tf.test.TestCase):
                      index)
     self.assertEqual(synthetic.read_builder(first, "ffpp_demo"),
                      synthetic.builder_record(SMALL))
-    with self.assertRaisesRegex(ValueError, "was written with"):
+    with self.assertRaisesRegex(ValueError, "option identities: 12 -> 13"):
       synthetic.make_demo_data(first, config=synthetic.DemoConfig(identities=13, frames=2,
                                                                   image_size=32, seed=3),
                                log=lambda _: None)
