@@ -25,7 +25,7 @@ PAPER_NAMES = {"baseline": "Baseline",
                **{a.mode: f"+ {a.paper_name}" for a in attacks.ADVERSARIES.values()},
                "gen_bat": "+ Gen-BAT", "two_gen_bat": "+ Two-Gen-BAT",
                "combined": "+ Combined AT"}
-POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+POLICIES = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
@@ -113,7 +113,9 @@ class _Fields:
   kernel_size: int = _field(9, "Blur window k (odd) of every blur adversary: the "
                             "generators and gradient BAT (paper: 9).")
   mixed_precision: str = _field("float32", "Keras dtype policy: float32, mixed_float16 "
-                                "(GPU, loss scaling) or mixed_bfloat16 (CPU/TPU).", POLICIES)
+                                "(GPU, loss scaling), mixed_bfloat16 (CPU/TPU) or auto "
+                                "(mixed_bfloat16 on a CPU with AMX or AVX512-BF16, else "
+                                "float32; the log says which and why).", POLICIES)
   jit_compile: bool = _field(False, "XLA-compile the whole train step.")
   seed: int = _field(0, "Seed of the data order, initialisation and attacks.")
   deterministic: bool = _field(False, "Deterministic ops and input pipeline (same seed, same "

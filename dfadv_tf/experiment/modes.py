@@ -6,9 +6,11 @@ parameters read from the config; gen_bat / two_gen_bat / combined ->
 `GeneratorBATModel` with one or two generators (+ the FGSM step of Combined AT).
 """
 
+from absl import logging
 import keras
 
 from dfadv_tf import attacks
+from dfadv_tf import precision
 from dfadv_tf.models.backbones import build_detector
 from dfadv_tf.models.tsn import TSNDetector
 from dfadv_tf.training import DetectorModel, GeneratorBATModel, GradientATModel
@@ -39,7 +41,9 @@ def build_training_model(config, steps):
   """The compiled training mode of `config` (`steps` batches per epoch for the
   learning-rate schedules); seeds Keras and sets the dtype policy first."""
   keras.utils.set_random_seed(config.seed)
-  keras.mixed_precision.set_global_policy(config.mixed_precision)
+  policy, why = precision.resolve_policy(config.mixed_precision)
+  logging.info("dtype policy %s (%s)", policy, why)
+  keras.mixed_precision.set_global_policy(policy)
   detector = build_detector_of(config)
   adversary = attacks.registry.by_mode(config.mode)
   compile_kwargs = {}
