@@ -203,11 +203,11 @@ def _ours(size, tf, policy="float32", jit_compile=False):
   x, y = tf.constant(images), tf.constant(labels)
   jit = model.jit_compile
 
-  @tf.function(jit_compile=jit)
+  @tf.function(jit_compile=jit, autograph=False)
   def generator_updates(x, y):
     return model.merge(model._play(model.split(x, y)))  # pylint: disable=protected-access
 
-  @tf.function(jit_compile=jit)
+  @tf.function(jit_compile=jit, autograph=False)
   def detector_update(x, y, rows):
     model.detector_update(x, y, rows)
     return model.optimizer.iterations
@@ -221,7 +221,7 @@ def _ours(size, tf, policy="float32", jit_compile=False):
 
   inv_var = tf.constant(rng.uniform(0.05, 4.0, (8, size, size, 1)).astype(np.float32))
 
-  @tf.function
+  @tf.function(autograph=False)
   def blur(x, s):
     with tf.GradientTape() as tape:
       tape.watch(s)

@@ -177,13 +177,13 @@ def time_backbone(args, spec):
     x, y = tf.constant(images), tf.constant(labels)
     jit = two_gen.jit_compile
 
-    @tf.function(jit_compile=jit)
+    @tf.function(jit_compile=jit, autograph=False)
     def generator_updates(x, y):
       return two_gen.merge(two_gen._play(two_gen.split(x, y)))  # pylint: disable=protected-access
 
     rows = generator_updates(x, y)
 
-    @tf.function(jit_compile=jit)
+    @tf.function(jit_compile=jit, autograph=False)
     def detector_update(x, y, rows):
       two_gen.detector_update(x, y, rows)
       return two_gen.optimizer.iterations
