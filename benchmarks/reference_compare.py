@@ -25,12 +25,21 @@ the same run:
          its modules; the four no-grad detector passes that its loop makes for its logs
          are left out (the reference is timed doing less than its loop). Ours:
          `GeneratorBATModel(...).train_function`, what `fit` runs per batch.
+Our step runs under every `--precision` (float32, mixed_bfloat16; mixed_float16 on a
+GPU) x `--jit_compile` (0, 1) combination, each against the reference's float32 step (the
+reference runs float32 only on a CPU), with the achieved GFLOP/s of each side: the step's
+FLOPs are counted once from our step's XLA HLO (`dfadv_tf.timing.train_step_flops`: its
+convolutions and matrix products; the reference does the same arithmetic) and divided
+by each side's median, beside the machine's measured peak for that precision at the
+same thread count (`timing.measured_peak_gflops`: a 2048^3 matmul and a 3x3
+convolution, best of 5).
 The parameter counts of both sides are printed (they are equal). Also printed: the first
 step of each side (ours: trace + compile + run), and our step against its parts run
 alone (the g_steps generator updates; the detector update on their rows).
 
   python benchmarks/reference_compare.py --reference_repo=/path/to/deepfake_adv \
       [--threads=1,2 --sizes=128,224 --repeats=3 --onednn=1 --json=results.json]
+      [--precision=float32,mixed_bfloat16 --jit_compile=0,1]
   python benchmarks/reference_compare.py --reference_repo=... --parity [--sizes=64]
       # numerical differences instead of timings (benchmarks/reference_parity.py)
 
@@ -170,7 +179,9 @@ def _reference(repo, size, torch):
 # Our side (TensorFlow).
 
 
-def _ours(size, tf):
+def _ours(size, tf, policy="float32", jit_compile=False):
+  """({name: callable}, parameter counts, model) of our side under the dtype `policy`,
+  the step XLA-compiled or not (`jit_compile`)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   from dfadv_tf.models.backbones import build_detector  # pylint: disable=g-import-not-at-top
   from dfadv_tf.ops.blur import pixel_gaussian_blur  # pylint: disable=g-import-not-at-top
@@ -178,10 +189,14 @@ def _ours(size, tf):
   import keras  # pylint: disable=g-import-not-at-top
 
   keras.utils.set_random_seed(0)
-  model = GeneratorBATModel(build_detector("efficientnetb0", size), generators=2,
-                            g_steps=3, kernel_size=9,
-                            generator_kwargs={"width": 64, "n_blocks": 3})
-  model.compile()
+  keras.config.set_dtype_policy(policy)
+  try:
+    model = GeneratorBATModel(build_detector("efficientnetb0", size), generators=2,
+                              g_steps=3, kernel_size=9,
+                              generator_kwargs={"width": 64, "n_blocks": 3})
+  finally:
+    keras.config.set_dtype_policy("float32")
+  model.compile(jit_compile=jit_compile)
   model.make_train_function()
   rng = np.random.default_rng(0)
   images = rng.uniform(-1, 1, (8, size, size, 3)).astype(np.float32)
@@ -190,11 +205,11 @@ def _ours(size, tf):
   x, y = tf.constant(images), tf.constant(labels)
   jit = model.jit_compile
 
-  @tf.function(jit_compile=jit)
+  @tf.function(jit_compile=jit, autograph=False)
   def generator_updates(x, y):
     return model.adversary_step(x, y)
 
-  @tf.function(jit_compile=jit)
+  @tf.function(jit_compile=jit, autograph=False)
   def detector_update(x, y, rows):
     model.detector_update(x, y, rows)
     return model.optimizer.iterations
@@ -208,7 +223,7 @@ def _ours(size, tf):
 
   inv_var = tf.constant(rng.uniform(0.05, 4.0, (8, size, size, 1)).astype(np.float32))
 
-  @tf.function
+  @tf.function(autograph=False)
   def blur(x, s):
     with tf.GradientTape() as tape:
       tape.watch(s)
@@ -221,7 +236,8 @@ def _ours(size, tf):
           "generator updates": lambda: sync(generator_updates(x, y)),
           "detector update": lambda: sync(detector_part())}
   count = lambda m: int(sum(np.prod(v.shape) for v in m.trainable_variables))
-  return runs, {"detector": count(model.detector), "generator": count(model.generators[0])}
+  return runs, {"detector": count(model.detector),
+                "generator": count(model.generators[0])}, model
 
 
 # --------------------------------------------------------------------------------------
@@ -239,6 +255,10 @@ def _interleaved(runs, repeats):
   return timing.interleaved_medians(runs, repeats, warmup=1)
 
 
+def _combination(policy, jit):
+  return f"{policy}{' + XLA' if jit else ''}"
+
+
 def child(args):
   """One thread count, both sides in this process."""
   threads = args.threads_one
@@ -254,33 +274,73 @@ def child(args):
   torch.set_num_threads(threads)
   torch.set_num_interop_threads(1)
   sys.path.insert(0, ROOT)
-  results = {"threads": threads, "tensorflow": tf.__version__, "torch": torch.__version__}
+  from dfadv_tf import timing  # pylint: disable=g-import-not-at-top
+  combos = [(p, j) for p in args.precision for j in args.jit_compile]
+  peaks = {dtype: timing.measured_peak_gflops(dtype)
+           for dtype in sorted({_compute_dtype(p) for p, _ in combos} | {"float32"})}
+  results = {"threads": threads, "tensorflow": tf.__version__, "torch": torch.__version__,
+             "measured_peak_gflops": peaks}
+  print(f"\n{threads} thread(s): measured peak (best of 5: a 2048^3 matmul / a 3x3 conv "
+        "8x56x56x256->256) " + "; ".join(
+            f"{dtype} {rates['matmul']:.0f} / {rates['conv']:.0f} GFLOP/s"
+            for dtype, rates in peaks.items()), flush=True)
   for size in args.sizes:
     reference, ref_params = _reference(args.reference_repo, size, torch)
-    ours, our_params = _ours(size, tf)
-    first = {"reference": _first_call_seconds(reference["step"]),
-             "ours": _first_call_seconds(ours["step"])}
+    first = {"reference": _first_call_seconds(reference["step"])}
     runs = {f"reference {k}": v for k, v in reference.items()}
-    runs.update({f"ours {k}": v for k, v in ours.items()})
+    our_params, flops = None, None
+    for policy, jit in combos:
+      name = _combination(policy, jit)
+      ours, our_params, model = _ours(size, tf, policy, jit)
+      first[name] = _first_call_seconds(ours["step"])
+      if flops is None:  # the same arithmetic under every policy: counted once
+        images = tf.random.uniform((8, size, size, 3), -1, 1)
+        flops = timing.train_step_flops(model, images, tf.constant([0, 1] * 4))
+      if runs.get("ours blur") is None:
+        runs["ours blur"] = ours["blur"]
+      runs.update({f"ours {name} {k}": v for k, v in ours.items() if k != "blur"})
     medians = _interleaved(runs, args.repeats)
-    parts = medians["ours generator updates"] + medians["ours detector update"]
+    ref_step = medians["reference step"]
     row = {"size": size, "params_reference": ref_params, "params_ours": our_params,
-           "first_step_s": first, "median_s": medians,
-           "step_speedup": medians["reference step"] / medians["ours step"],
+           "first_step_s": first, "median_s": medians, "step_flops": flops,
            "blur_speedup": medians["reference blur"] / medians["ours blur"],
-           "step_over_parts": medians["ours step"] / parts}
-    results[str(size)] = row
+           "combinations": {}}
     print(f"\n{threads} thread(s), {size} px: parameters reference {ref_params}, ours "
           f"{our_params}" + ("" if ref_params == our_params else "  (DIFFERENT)"))
     for name, seconds in medians.items():
-      print(f"  {name:28s} {seconds * 1e3:10.1f} ms")
-    print(f"  first step: reference {first['reference']:.1f} s, ours {first['ours']:.1f} s "
-          "(trace + compile + run)")
-    print(f"  Two-Gen-BAT step: ours {row['step_speedup']:.2f}x faster than the reference "
-          f"(target >= 2); step / sum of parts {row['step_over_parts']:.3f} (target <= 1.05)")
+      print(f"  {name:44s} {seconds * 1e3:10.1f} ms")
+    print(f"  step FLOPs (XLA cost of our step's convolutions and matrix products, counted "
+          f"once): {flops / 1e9:.1f} GFLOP")
+    rate = lambda seconds: flops / seconds / 1e9
+    f32_peak = max(peaks["float32"].values())
+    print(f"  reference float32 step: {ref_step:.2f} s, {rate(ref_step):.0f} GFLOP/s "
+          f"({100 * rate(ref_step) / f32_peak:.0f}% of the measured float32 peak "
+          f"{f32_peak:.0f}); first step {first['reference']:.1f} s")
+    for policy, jit in combos:
+      name = _combination(policy, jit)
+      step = medians[f"ours {name} step"]
+      parts = (medians[f"ours {name} generator updates"]
+               + medians[f"ours {name} detector update"])
+      peak = max(peaks[_compute_dtype(policy)].values())
+      combo = {"step_s": step, "speedup": ref_step / step, "gflops": rate(step),
+               "peak_gflops": peak, "step_over_parts": step / parts,
+               "first_step_s": first[name]}
+      row["combinations"][name] = combo
+      print(f"  ours {name:24s} step {step:.2f} s: {combo['speedup']:.2f}x the reference's "
+            f"float32 step (target >= 2.5 best policy, >= 1.3 float32), "
+            f"{combo['gflops']:.0f} GFLOP/s ({100 * combo['gflops'] / peak:.0f}% of the "
+            f"measured {_compute_dtype(policy)} peak {peak:.0f}); step / parts "
+            f"{combo['step_over_parts']:.3f} (<= 1.05); first step {first[name]:.1f} s "
+            "(<= 15)")
     print(f"  blur fwd+bwd (map): ours {row['blur_speedup']:.1f}x faster than the "
           "reference's PixelGaussian (target >= 40)", flush=True)
+    results[str(size)] = row
   print(RESULT + json.dumps(results), flush=True)
+
+
+def _compute_dtype(policy):
+  return {"float32": "float32", "mixed_bfloat16": "bfloat16",
+          "mixed_float16": "float16"}[policy]
 
 
 def main():
@@ -292,6 +352,11 @@ def main():
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--onednn", type=int, default=1, choices=(0, 1),
                       help="TF_ENABLE_ONEDNN_OPTS for TensorFlow (1: oneDNN kernels)")
+  parser.add_argument("--precision", default="float32,mixed_bfloat16",
+                      help="comma-separated dtype policies of our side: float32, "
+                           "mixed_bfloat16, mixed_float16 (GPU only)")
+  parser.add_argument("--jit_compile", default="0",
+                      help="comma-separated 0/1: our step XLA-compiled (1) or not (0)")
   parser.add_argument("--json", default="", help="also write the results to this file")
   parser.add_argument("--parity", action="store_true",
                       help="print the numerical differences to the reference (generator "
@@ -300,6 +365,13 @@ def main():
   parser.add_argument("--threads_one", type=int, default=0, help=argparse.SUPPRESS)
   args = parser.parse_args()
   args.sizes = [int(s) for s in args.sizes.split(",")]
+  sys.path.insert(0, ROOT)
+  from dfadv_tf import timing  # pylint: disable=g-import-not-at-top
+  try:
+    args.jit_compile = timing.parse_jit(args.jit_compile)
+    args.precision = timing.parse_precisions(args.precision, gpu=_has_gpu(args.precision))
+  except ValueError as error:
+    parser.error(str(error))
   reason = _skip_reason(args.reference_repo)
   if reason:
     print(f"reference_compare: skipped: {reason}.")
@@ -319,7 +391,9 @@ def main():
   for threads in [int(t) for t in args.threads.split(",")]:
     command = [sys.executable, os.path.abspath(__file__), f"--threads_one={threads}",
                f"--reference_repo={args.reference_repo}", f"--repeats={args.repeats}",
-               f"--sizes={','.join(map(str, args.sizes))}", f"--onednn={args.onednn}"]
+               f"--sizes={','.join(map(str, args.sizes))}", f"--onednn={args.onednn}",
+               f"--precision={','.join(args.precision)}",
+               "--jit_compile=" + ",".join(str(int(j)) for j in args.jit_compile)]
     process = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
     for line in process.stdout.splitlines():
       if line.startswith(RESULT):
@@ -333,18 +407,30 @@ def main():
       json.dump({"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
                  "cpus": os.cpu_count(), "onednn": args.onednn, "repeats": args.repeats,
                  "results": summary}, f, indent=1)
-  print("\n| threads | px | reference step s | ours step s | speed-up (>= 2) | step / parts "
-        "(<= 1.05) | first step ref / ours s | blur speed-up (>= 40) | parameters equal |")
-  print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+  print("\n| threads | px | ours | reference step s | ours step s | speed-up | GFLOP/s ref "
+        "/ ours | % of measured peak | step / parts | first step ref / ours s | blur "
+        "speed-up | parameters equal |")
+  print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
   for result in summary:
     for size in args.sizes:
       row = result[str(size)]
-      med = row["median_s"]
-      print(f"| {result['threads']} | {size} | {med['reference step']:.2f} | "
-            f"{med['ours step']:.2f} | {row['step_speedup']:.2f} | "
-            f"{row['step_over_parts']:.3f} | {row['first_step_s']['reference']:.1f} / "
-            f"{row['first_step_s']['ours']:.1f} | {row['blur_speedup']:.1f} | "
-            f"{row['params_reference'] == row['params_ours']} |")
+      ref = row["median_s"]["reference step"]
+      for name, combo in row["combinations"].items():
+        print(f"| {result['threads']} | {size} | {name} | {ref:.2f} | {combo['step_s']:.2f} | "
+              f"{combo['speedup']:.2f} | {row['step_flops'] / ref / 1e9:.0f} / "
+              f"{combo['gflops']:.0f} | {100 * combo['gflops'] / combo['peak_gflops']:.0f} | "
+              f"{combo['step_over_parts']:.3f} | {row['first_step_s']['reference']:.1f} / "
+              f"{combo['first_step_s']:.1f} | {row['blur_speedup']:.1f} | "
+              f"{row['params_reference'] == row['params_ours']} |")
+
+
+def _has_gpu(precision):
+  """Whether TensorFlow sees a GPU (asked only when mixed_float16 is requested: importing
+  TensorFlow takes seconds)."""
+  if "mixed_float16" not in precision:
+    return False
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return bool(tf.config.list_physical_devices("GPU"))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,15 @@ statistics only with the BFC allocator, which this process turns on with
 TF_CPU_ALLOCATOR_USE_BFC=true; on a GPU it is the device's peak). `tracemalloc` does
 not see TensorFlow's allocations.
 
+Precision and XLA: every `--precision` (float32, mixed_bfloat16; mixed_float16 on a
+GPU) x `--jit_compile` (0, 1) combination runs in its own process; a closing table gives
+each mode's step in every combination against float32 without XLA. With `--flops=1`
+(default) each mode's step FLOPs are counted once (`dfadv_tf.timing.train_step_flops`:
+the convolutions and matrix products of the step's XLA HLO, a generator mode's loop
+counted g_steps times) and printed as GFLOP/s beside the machine's measured peak for the
+precision (`timing.measured_peak_gflops`: the best of a large matmul and a 3x3
+convolution at the same thread settings).
+
 Generators: `--generator_width` / `--n_blocks` if given, else width 16 with 1 block for
 small_cnn (a quick figure) and the paper's width 64 with 3 blocks for a real backbone.
 
@@ -28,6 +37,8 @@ small_cnn (a quick figure) and the paper's width 64 with 3 blocks for a real bac
   python benchmarks/train_step.py --repeats=3 \\
       --backbones=small_cnn:64,efficientnetb0:224,xception:299   # CPU: about an hour
   python benchmarks/train_step.py --backbones=efficientnetb0:224 --modes=baseline,two_gen_bat
+  python benchmarks/train_step.py --backbones=efficientnetb0:128 --modes=two_gen_bat \\
+      --precision=float32,mixed_bfloat16 --jit_compile=0,1 --memory=0
 """
 
 import argparse
@@ -84,7 +95,7 @@ def _make(name, detector, args, backbone):
                             kernel_size=args.kernel_size, generator_width=width,
                             generator_blocks=blocks, **SETTINGS)
   model = modes.get(name).build(config, detector)
-  model.compile()
+  model.compile(jit_compile=args.jit_one)
   model.make_train_function()
   return model
 
@@ -132,11 +143,17 @@ def time_backbone(args, spec):
         f"{args.batch}; generators width {width}, {blocks} blocks; g_steps {args.g_steps}, "
         f"k {args.kernel_size}; median of {args.repeats} after {args.warmup} warm-up "
         "call(s)", flush=True)
+  import keras  # pylint: disable=g-import-not-at-top
+  from dfadv_tf import timing  # pylint: disable=g-import-not-at-top
+  keras.config.set_dtype_policy(args.precision_one)
+  print(f"precision {args.precision_one}, jit_compile {int(args.jit_one)}", flush=True)
   modes = _modes()
-  runs, models, first = {}, {}, {}
+  runs, models, first, flops = {}, {}, {}, {}
   for key in args.modes:
     name = modes.get(key).display_name
     model = _make(key, build_detector(backbone, size), args, backbone)
+    if args.flops:
+      flops[name] = timing.train_step_flops(model, tf.constant(images), tf.constant(labels))
     iterator = iter(dataset)
     models[name] = model
     runs[name] = (lambda f, it: lambda: _sync(f(it)))(model.train_function, iterator)
@@ -145,25 +162,37 @@ def time_backbone(args, spec):
     first[name] = time.perf_counter() - start
   timings = _interleaved_medians(runs, args.repeats, max(args.warmup - 1, 0))
   baseline = timings.get(modes.get(modes.BASELINE).display_name)
-  print(f"{'mode':28s} {'step ms':>10s} {'/ base':>8s} {'first call s':>13s}")
+  peak = None
+  if args.flops:
+    dtype = keras.dtype_policies.get(args.precision_one).compute_dtype
+    peak = timing.measured_peak_gflops(dtype)
+    print(f"measured peak {dtype} (best of 5: a 2048^3 matmul / a 3x3 conv "
+          f"8x56x56x256->256): {peak['matmul']:.0f} / {peak['conv']:.0f} GFLOP/s")
+  print(f"{'mode':28s} {'step ms':>10s} {'/ base':>8s} {'first call s':>13s}"
+        + (f" {'GFLOP':>8s} {'GFLOP/s':>8s} {'% peak':>7s}" if args.flops else ""))
   for name, seconds in timings.items():
     ratio = f"{seconds / baseline:8.2f}" if baseline else f"{'':8s}"
-    print(f"{name:28s} {1e3 * seconds:10.1f} {ratio} {first[name]:13.1f}")
+    rate = (f" {flops[name] / 1e9:8.1f} {flops[name] / seconds / 1e9:8.1f} "
+            f"{100 * flops[name] / seconds / 1e9 / max(peak.values()):7.1f}"
+            if args.flops else "")
+    print(f"{name:28s} {1e3 * seconds:10.1f} {ratio} {first[name]:13.1f}{rate}")
   result = {"backbone": backbone, "image_size": size, "device": device,
-            "step_s": timings, "first_call_s": first}
+            "precision": args.precision_one, "jit_compile": args.jit_one,
+            "step_s": timings, "first_call_s": first, "step_flops": flops,
+            "measured_peak_gflops": peak}
 
   two_gen = models.get(modes.get("two_gen_bat").display_name)
   if two_gen is not None:
     x, y = tf.constant(images), tf.constant(labels)
     jit = two_gen.jit_compile
 
-    @tf.function(jit_compile=jit)
+    @tf.function(jit_compile=jit, autograph=False)
     def generator_updates(x, y):
       return two_gen.adversary_step(x, y)
 
     rows = generator_updates(x, y)
 
-    @tf.function(jit_compile=jit)
+    @tf.function(jit_compile=jit, autograph=False)
     def detector_update(x, y, rows):
       two_gen.detector_update(x, y, rows)
       return two_gen.optimizer.iterations
@@ -232,8 +261,9 @@ def memory_backbone(args, spec):
   print(RESULT + json.dumps(result), flush=True)
 
 
-def _child(args, flag, spec):
+def _child(args, flag, spec, precision="float32", jit=False):
   command = [sys.executable, os.path.abspath(__file__), f"{flag}={spec}",
+             f"--precision_one={precision}", f"--jit_one={int(jit)}", f"--flops={args.flops}",
              f"--modes={','.join(args.modes)}", f"--batch={args.batch}",
              f"--generator_width={args.generator_width}", f"--n_blocks={args.n_blocks}",
              f"--g_steps={args.g_steps}", f"--kernel_size={args.kernel_size}",
@@ -252,6 +282,23 @@ def _child(args, flag, spec):
   if process.returncode != 0:
     raise SystemExit(f"train_step: {flag}={spec} exited {process.returncode}")
   return result
+
+
+def _print_combinations(timings):
+  """Each mode's step under every precision x jit combination, against float32 without
+  XLA (the first combination when that one was not run)."""
+  base = next((t for t in timings if t["precision"] == "float32" and not t["jit_compile"]),
+              timings[0])
+  label = lambda t: f"{t['precision']}{' + XLA' if t['jit_compile'] else ''}"
+  print(f"\n{'mode':28s} {'combination':24s} {'step ms':>10s} {'speed-up':>9s} "
+        f"{'GFLOP/s':>8s} {'first call s':>13s}   (speed-up against {label(base)})")
+  for name in base["step_s"]:
+    for t in timings:
+      seconds = t["step_s"][name]
+      flops = t["step_flops"].get(name)
+      rate = f"{flops / seconds / 1e9:8.1f}" if flops else f"{'':8s}"
+      print(f"{name:28s} {label(t):24s} {1e3 * seconds:10.1f} "
+            f"{base['step_s'][name] / seconds:9.2f} {rate} {t['first_call_s'][name]:13.1f}")
 
 
 def main():
@@ -274,7 +321,17 @@ def main():
                       help="calls before timing (the first traces and compiles)")
   parser.add_argument("--memory", type=int, default=1, choices=(0, 1),
                       help="1: the peak memory of a Two-Gen-BAT step, in its own process")
+  parser.add_argument("--precision", default="float32,mixed_bfloat16",
+                      help="comma-separated dtype policies: float32, mixed_bfloat16, "
+                           "mixed_float16 (GPU only); each its own process")
+  parser.add_argument("--jit_compile", default="0",
+                      help="comma-separated 0/1: the step XLA-compiled (1) or not (0)")
+  parser.add_argument("--flops", type=int, default=1, choices=(0, 1),
+                      help="1: count each step's FLOPs (XLA cost, traced once per mode) "
+                           "and print GFLOP/s against the measured peak")
   parser.add_argument("--json", default="", help="also write the results to this file")
+  parser.add_argument("--precision_one", default="float32", help=argparse.SUPPRESS)
+  parser.add_argument("--jit_one", type=int, default=0, help=argparse.SUPPRESS)
   parser.add_argument("--time_one", default="", help=argparse.SUPPRESS)
   parser.add_argument("--memory_one", default="", help=argparse.SUPPRESS)
   args = parser.parse_args()
@@ -285,6 +342,18 @@ def main():
   if unknown:
     parser.error(f"unknown --modes {unknown}; choose from {', '.join(modes.names())}")
   args.modes = list(resolved.values()) or list(modes.names())
+  sys.path.insert(0, ROOT)
+  from dfadv_tf import timing  # pylint: disable=g-import-not-at-top
+  try:
+    jits = timing.parse_jit(args.jit_compile)
+    gpu = False
+    if "mixed_float16" in args.precision:
+      import tensorflow as tf  # pylint: disable=g-import-not-at-top
+      gpu = bool(tf.config.list_physical_devices("GPU"))
+    precisions = timing.parse_precisions(args.precision, gpu)
+  except ValueError as error:
+    parser.error(str(error))
+  args.jit_one = bool(args.jit_one)
   if args.time_one:
     return time_backbone(args, args.time_one)
   if args.memory_one:
@@ -293,10 +362,12 @@ def main():
   for spec in [s.strip() for s in args.backbones.split(",") if s.strip()]:
     if not re.fullmatch(r"[\w-]+:\d+", spec):
       parser.error(f"--backbones entry {spec!r} is not name:image_size")
-    entry = {"timing": _child(args, "--time_one", spec)}
+    entry = {"timing": [_child(args, "--time_one", spec, precision, jit)
+                        for precision in precisions for jit in jits]}
     if args.memory:
       entry["memory"] = _child(args, "--memory_one", spec)
     results.append(entry)
+    _print_combinations(entry["timing"])
   if args.json:
     with open(args.json, "w", encoding="utf-8") as f:
       json.dump({"batch": args.batch, "repeats": args.repeats, "results": results}, f,

@@ -24,7 +24,7 @@ from dfadv_tf.models.backbones import BACKBONES
 
 # {mode: its row in the paper's tables}, from the mode registry (`modes.MODES`).
 PAPER_NAMES = {mode.name: mode.table_name for mode in MODES.values()}
-POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+POLICIES = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 # generator_max_sigma="auto": the reference's bound (sigma <= 1 px on its 256 px faces)
 # scaled to the image size, image_size / REFERENCE_SIZE px.
 AUTO = "auto"
@@ -140,7 +140,9 @@ class _Fields:
   kernel_size: int = _field(9, "Blur window k (odd) of every blur adversary: the "
                             "generators and gradient BAT (paper: 9).")
   mixed_precision: str = _field("float32", "Keras dtype policy: float32, mixed_float16 "
-                                "(GPU, loss scaling) or mixed_bfloat16 (CPU/TPU).", POLICIES)
+                                "(GPU, loss scaling), mixed_bfloat16 (CPU/TPU) or auto "
+                                "(mixed_bfloat16 on a CPU with AMX or AVX512-BF16, else "
+                                "float32; the log says which and why).", POLICIES)
   jit_compile: bool = _field(False, "XLA-compile the whole train step.")
   seed: int = _field(0, "Seed of the data order, initialisation and attacks.")
   deterministic: bool = _field(False, "Deterministic ops and input pipeline (same seed, same "

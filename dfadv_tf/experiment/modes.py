@@ -18,9 +18,11 @@ augmentation) still work for one release, with a warning.
 import dataclasses
 import typing
 
+from absl import logging
 import keras
 
 from dfadv_tf import attacks
+from dfadv_tf import precision
 from dfadv_tf.models.backbones import build_detector
 from dfadv_tf.models.tsn import TSNDetector
 from dfadv_tf.registry import Registry
@@ -146,7 +148,9 @@ def build_training_model(config, steps):
   """The compiled training mode of `config` (`steps` batches per epoch for the
   learning-rate schedules); seeds Keras and sets the dtype policy first."""
   keras.utils.set_random_seed(config.seed)
-  keras.mixed_precision.set_global_policy(config.mixed_precision)
+  policy, why = precision.resolve_policy(config.mixed_precision)
+  logging.info("dtype policy %s (%s)", policy, why)
+  keras.mixed_precision.set_global_policy(policy)
   mode = get(config.mode)
   model = mode.build(config, build_detector_of(config))
   compile_kwargs = {}

@@ -142,6 +142,17 @@ def clone_optimizer(optimizer):
   return keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
 
 
+def no_autograph(step):
+  """`step` traced as plain Python by Keras' `tf.function`: the steps have no
+  tensor-dependent Python control flow (loops are `tf.while_loop` or static), and
+  AutoGraph's source conversion of the ~50 functions a step calls is a third of a
+  Two-Gen-BAT step's tracing time (docs/performance.md, "First step")."""
+  return tf.autograph.experimental.do_not_convert(step)
+
+
+STEPS = ("train_step", "test_step", "predict_step")
+
+
 @keras.saving.register_keras_serializable(package="dfadv_tf")
 class TrainingModel(keras.Model):
   """Base of the training modes. Subclasses define `adversary_step` (and may add
@@ -160,6 +171,14 @@ class TrainingModel(keras.Model):
 
   objective = "concat"
   adv_weight = 1.0
+
+  def __init_subclass__(cls, **kwargs):
+    """A mode's own `train_step` / `test_step` / `predict_step` trace without AutoGraph
+    too (see `no_autograph`)."""
+    super().__init_subclass__(**kwargs)
+    for name in STEPS:
+      if name in cls.__dict__:
+        setattr(cls, name, no_autograph(cls.__dict__[name]))
 
   def __init__(self, detector, **kwargs):
     super().__init__(**kwargs)
@@ -280,6 +299,7 @@ class TrainingModel(keras.Model):
     remains."""
     return not self.jit_compile
 
+  @no_autograph
   def train_step(self, data):
     images, labels, extra = self.checked_batch(data)
     adversarial = self.frame_adversary_step(images, labels)
@@ -351,6 +371,7 @@ class TrainingModel(keras.Model):
     self.accuracy_tracker.update_state(labels, logits)
     self.auc_tracker.update_state(labels, tf.nn.softmax(logits)[:, 1])
 
+  @no_autograph
   def test_step(self, data):
     images, labels = unpack(data)
     checks = [assert_finite(images, "an evaluation batch")] if self.graph_checks() else []
@@ -362,6 +383,7 @@ class TrainingModel(keras.Model):
     self.update_accuracy(labels, logits)
     return self.results(["loss"])
 
+  @no_autograph
   def predict_step(self, data):
     return tf.cast(self.detector(images_of(data), training=False), tf.float32)
 

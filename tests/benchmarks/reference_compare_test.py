@@ -63,6 +63,11 @@ class ReferenceCompareSkipTest(tf.test.TestCase):
                      pythonpath=os.pathsep.join([hide, utils.ROOT]))
     self.assert_skipped(result, "torch is not installed")
 
+  def test_bad_precision(self):
+    result = compare(["--precision=float32,float16"])
+    self.assertEqual(result.returncode, 2)
+    self.assertIn("'float16' is not one of", result.stderr)
+
 
 if __name__ == "__main__":
   tf.test.main()

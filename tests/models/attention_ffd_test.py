@@ -43,7 +43,7 @@ class AttentionXceptionTest(tf.test.TestCase):
   def test_layer(self):
     images, _, _ = _batch(2)
     run_layer_test(self, AttentionXception, {"network": self.model.network, "map_weight": 1.0},
-                   images, expected_output_shape=(2, 2), dtype_policies=("float32",),
+                   images, expected_output_shape=(2, 2), output_dtype="float32",
                    expected_num_trainable_weights=len(self.model.network.trainable_weights))
 
   def test_shapes_and_map_multiplied_into_features(self):

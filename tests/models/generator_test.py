@@ -24,9 +24,9 @@ class BlurGeneratorTest(tf.test.TestCase):
     super().tearDown()
 
   def test_layer(self):
-    # The output is float32 under every policy (see test_float32_output_under_mixed_policy).
+    # The map is float32 under every policy (see test_float32_output_under_mixed_policy).
     run_layer_test(self, BlurGenerator, GENERATOR_KWARGS, _images(2),
-                   expected_output_shape=(2, 32, 32, 1), dtype_policies=("float32",))
+                   expected_output_shape=(2, 32, 32, 1), output_dtype="float32")
 
   def test_reference_parameter_count(self):
     generator = BlurGenerator()

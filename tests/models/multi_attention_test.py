@@ -52,7 +52,7 @@ class MultiAttentionTest(tf.test.TestCase):
   def test_layer(self):
     run_layer_test(self, MultiAttentionDetector,
                    {"features": self.model.features, "texture_channels": 8}, _batch(2)[0],
-                   expected_output_shape=(2, 2), dtype_policies=("float32",),
+                   expected_output_shape=(2, 2), output_dtype="float32",
                    expected_num_non_trainable_weights=len(
                        self.model.non_trainable_weights))
 

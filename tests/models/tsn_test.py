@@ -58,8 +58,8 @@ class TSNTest(tf.test.TestCase):
 
   def test_layer(self):
     detector = tiny_detector()
-    run_layer_test(self, TSNDetector, {"detector": detector, "segments": K}, _clips(2)[0],
-                   expected_output_shape=(2, 2), dtype_policies=("float32",),
+    run_layer_test(self, TSNDetector, lambda: {"detector": tiny_detector(), "segments": K},
+                   _clips(2)[0], expected_output_shape=(2, 2), output_dtype="float32",
                    expected_num_trainable_weights=len(detector.trainable_weights))
 
   def test_adversary_runs_per_frame(self):

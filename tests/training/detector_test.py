@@ -23,8 +23,8 @@ class DetectorModelTest(tf.test.TestCase):
     super().tearDown()
 
   def test_layer(self):
-    run_layer_test(self, DetectorModel, {"detector": tiny_detector()}, tiny_arrays(2)[0],
-                   expected_output_shape=(2, 2), dtype_policies=("float32",))
+    run_layer_test(self, DetectorModel, lambda: {"detector": tiny_detector()},
+                   tiny_arrays(2)[0], expected_output_shape=(2, 2), output_dtype="float32")
 
   def test_fit_evaluate_predict(self):
     model = DetectorModel(tiny_detector())

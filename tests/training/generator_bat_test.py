@@ -37,11 +37,17 @@ class GeneratorBATModelTest(tf.test.TestCase):
     super().tearDown()
 
   def test_layer(self):
-    run_layer_test(self, GeneratorBATModel,
-                   {"detector": tiny_detector(), "g_steps": 1,
-                    "generator_kwargs": GENERATOR_KWARGS},
-                   tiny_arrays(2)[0], expected_output_shape=(2, 2),
-                   dtype_policies=("float32",))
+    # Gen-BAT, Two-Gen-BAT and Combined AT, g_steps 2 (the while loop). The "masks"
+    # routing makes the same step as "halves" (test_halves_and_masks_routing_...).
+    for kwargs in ({"generators": 1}, {"generators": 2}, {"combined_fgsm_eps": 1 / 255}):
+      with self.subTest(**kwargs):
+        run_layer_test(self, GeneratorBATModel,
+                       lambda kwargs=kwargs: {"detector": tiny_detector(), "g_steps": 2,
+                                              "kernel_size": 5,
+                                              "generator_kwargs": GENERATOR_KWARGS,
+                                              **kwargs},
+                       tiny_arrays(4)[0], expected_output_shape=(4, 2),
+                       output_dtype="float32")
 
   def test_two_gen_bat_fit_evaluate_predict(self):
     model = _model(g_steps=2)

@@ -32,11 +32,15 @@ class GradientATModelTest(tf.test.TestCase):
     super().tearDown()
 
   def test_layer(self):
-    run_layer_test(self, GradientATModel,
-                   {"detector": tiny_detector(), "attack": "fgsm",
-                    "attack_kwargs": ATTACK_KWARGS["fgsm"]},
-                   tiny_arrays(2)[0], expected_output_shape=(2, 2),
-                   dtype_policies=("float32",))
+    # Grad-AAT (fgsm), PGD, Grad-BAT and Grad-SAT.
+    for attack, kwargs in ATTACK_KWARGS.items():
+      with self.subTest(attack=attack):
+        run_layer_test(self, GradientATModel,
+                       lambda attack=attack, kwargs=kwargs: {
+                           "detector": tiny_detector(), "attack": attack,
+                           "attack_kwargs": kwargs},
+                       tiny_arrays(2)[0], expected_output_shape=(2, 2),
+                       output_dtype="float32")
 
   def test_every_attack_trains(self):
     for attack, kwargs in ATTACK_KWARGS.items():
