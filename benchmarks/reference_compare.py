@@ -65,6 +65,9 @@ import time
 import warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from benchmarks import reference_parity  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 MODULES = ("kernels.py", "efficientnet.py", "cyclegan.py", "radam/radam.py")
 RESULT = "RESULT "
 
@@ -97,14 +100,8 @@ def _reference(repo, size, torch):
   finally:
     sys.path.remove(repo)
 
-  @contextlib.contextmanager
   def cpu_for_cuda():  # PixelGaussian builds its constant weights with `.cuda()`
-    cuda = torch.Tensor.cuda
-    torch.Tensor.cuda = lambda self, *args, **kwargs: self
-    try:
-      yield
-    finally:
-      torch.Tensor.cuda = cuda
+    return reference_parity.cpu_for_cuda(torch)
 
   class Detector(nn.Module):
     """EfficientNet-B0 features, global average pooling, Linear(1280, 2)."""
@@ -377,8 +374,6 @@ def main():
     print(f"reference_compare: skipped: {reason}.")
     return
   if args.parity:
-    sys.path.insert(0, ROOT)
-    import reference_parity  # pylint: disable=g-import-not-at-top
     reference_parity.run(args.reference_repo, size=args.sizes[0])
     return
   if args.threads_one:

@@ -38,7 +38,7 @@ GENERATOR_TARGET = 1e-4
 
 
 @contextlib.contextmanager
-def _cpu_for_cuda(torch):
+def cpu_for_cuda(torch):
   """The reference builds some constant tensors with `.cuda()`; here they stay on the CPU."""
   cuda = torch.Tensor.cuda
   torch.Tensor.cuda = lambda self, *args, **kwargs: self
@@ -160,7 +160,7 @@ def blur_parity(repo, size=64, kernel_size=9, batch=4, seed=0):
   rng = np.random.default_rng(seed)
   images = rng.uniform(-1, 1, (batch, size, size, 3)).astype(np.float32)
   inv_var = rng.uniform(0.05, 4.0, (batch, size, size, 1)).astype(np.float32)
-  with _cpu_for_cuda(torch):
+  with cpu_for_cuda(torch):
     gaussian = kernels.PixelGaussian(radius=kernel_size, image_size=size)
   with torch.no_grad():
     theirs = gaussian(torch.from_numpy(images.transpose(0, 3, 1, 2).copy()),
