@@ -17,12 +17,15 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODES = ("plain", "grad_aat", "gen_bat", "two_gen_bat", "combined")
+sys.path.insert(0, ROOT)
+from dfadv_tf.experiment import modes  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--mode", default="two_gen_bat", choices=MODES)
+  parser.add_argument("--mode", default="two_gen_bat", choices=modes.MODES.names(),
+                      help="a training mode (dfadv-train --mode), built by its registered "
+                      "factory")
   parser.add_argument("--backbone", default="small_cnn")
   parser.add_argument("--size", type=int, default=32)
   parser.add_argument("--batch", type=int, default=8)
@@ -36,7 +39,6 @@ def main():
   parser.add_argument("--blur_jit", type=int, default=1, choices=(0, 1))
   args = parser.parse_args()
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-  sys.path.insert(0, ROOT)
   import keras  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -47,24 +49,17 @@ def main():
   if not args.blur_jit:
     kernels = blur._rings_kernels  # pylint: disable=protected-access
     blur._rings_kernels = lambda k, jit: kernels(k, False)  # pylint: disable=protected-access
+  from dfadv_tf.experiment import ExperimentConfig  # pylint: disable=g-import-not-at-top
   from dfadv_tf.models.backbones import build_detector  # pylint: disable=g-import-not-at-top
-  from dfadv_tf.training import DetectorModel  # pylint: disable=g-import-not-at-top
-  from dfadv_tf.training import GeneratorBATModel  # pylint: disable=g-import-not-at-top
-  from dfadv_tf.training import GradientATModel  # pylint: disable=g-import-not-at-top
 
   keras.utils.set_random_seed(0)
   keras.config.set_dtype_policy(args.precision)
   detector = build_detector(args.backbone, args.size)
-  generator_kwargs = {"width": args.width, "n_blocks": args.blocks, "min_inv_var": 0.01}
-  if args.mode == "plain":
-    model = DetectorModel(detector)
-  elif args.mode == "grad_aat":
-    model = GradientATModel(detector, "fgsm", {"eps": 1 / 255})
-  else:
-    model = GeneratorBATModel(
-        detector, generators=1 if args.mode == "gen_bat" else 2, g_steps=args.g_steps,
-        kernel_size=9, generator_kwargs=generator_kwargs,
-        combined_fgsm_eps=1 / 255 if args.mode == "combined" else None)
+  config = ExperimentConfig(backbone=args.backbone, image_size=args.size,
+                            g_steps=args.g_steps, kernel_size=9,
+                            generator_width=args.width, generator_blocks=args.blocks,
+                            generator_max_sigma=10.0)  # App. D's low floor: no clamp-bound
+  model = modes.get(args.mode).build(config, detector)
   start = time.perf_counter()
   model.compile()
   built = time.perf_counter() - start

@@ -133,8 +133,7 @@ def train_step_flops(model, images, labels):
   model.graph_checks = lambda: False  # no string assertions in XLA
   try:
     if hasattr(model, "generators"):
-      update = function_flops(
-          lambda x, y: model._update(model.split(x, y)), images, labels)  # pylint: disable=protected-access
+      update = function_flops(model.generator_step, images, labels)
       detector = function_flops(lambda x, y: model.detector_update(x, y, x), images, labels)
       return model.g_steps * update + detector
     return function_flops(model.train_step, (images, labels))

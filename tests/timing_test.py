@@ -6,6 +6,9 @@ import keras
 import tensorflow as tf
 
 from dfadv_tf import timing
+from dfadv_tf.training import GeneratorBATModel
+from tests.testing.data import tiny_arrays
+from tests.testing.models import tiny_detector
 
 
 class TimingTest(tf.test.TestCase):
@@ -44,6 +47,22 @@ class FlopsAndPrecisionsTest(tf.test.TestCase):
     depthwise.build(x.shape)
     self.assertEqual(timing.function_flops(lambda x: depthwise(x), x),
                      2 * (2 * 14 * 14 * 3) * 9)
+
+  def test_train_step_flops_of_a_generator_mode_counts_its_parts(self):
+    images, labels = tiny_arrays(4, labels=[0, 1, 0, 1])
+    model = GeneratorBATModel(tiny_detector(), generators=2, g_steps=3, kernel_size=3,
+                              generator_kwargs={"width": 4, "n_blocks": 1})
+    model.compile()
+    images, labels = tf.constant(images), tf.constant(labels)
+    total = timing.train_step_flops(model, images, labels)
+    self.assertTrue(model.graph_checks())  # restored after the count
+    model.jit_compile = True  # no in-graph assertions: XLA cannot compile their strings
+    update = timing.function_flops(model.generator_step, images, labels)
+    detector = timing.function_flops(lambda x, y: model.detector_update(x, y, x), images,
+                                     labels)
+    self.assertGreater(update, 0)
+    self.assertGreater(detector, 0)
+    self.assertEqual(total, 3 * update + detector)
 
   def test_parse_precisions_and_jit(self):
     self.assertEqual(timing.parse_precisions("float32, mixed_bfloat16", gpu=False),
