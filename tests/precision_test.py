@@ -51,7 +51,8 @@ class AutoPolicyRunTest(utils.ExperimentTestCase):
 
   def test_training_model_runs_under_the_resolved_policy(self):
     try:
-      with self.assertLogs(level="INFO") as logs:
+      # absl's own logger: another test may have set its level above INFO.
+      with self.assertLogs(logger="absl", level="INFO") as logs:
         experiment.build_training_model(self.config(mixed_precision="auto"), steps=1)
       want, why = precision.resolve_policy("auto")
       self.assertEqual(keras.config.dtype_policy().name, want)
