@@ -2,13 +2,13 @@
 
 While TensorFlow's libraries load they write INFO / WARNING lines (oneDNN, CUDA drivers,
 CPU features) straight to file descriptor 2, before TF_CPP_MIN_LOG_LEVEL is read, so
-that variable cannot hide them. `import_module` imports a module with those lines
+that variable cannot hide them. Imports inside `start_up_log_dropped()` have those lines
 dropped (the rest of what the import writes is passed on) wherever TF_CPP_MIN_LOG_LEVEL
 hides INFO and WARNING (>= 2): the binaries (`dfadv_tf.cli.launch`, which sets it unless
 --tf_log) and their worker processes (`dfadv_tf.data.datasets.preprocess`).
 """
 
-import importlib
+import contextlib
 import os
 import re
 import sys
@@ -27,17 +27,20 @@ def quiet():
   return level.isdigit() and int(level) >= 2
 
 
-def import_module(module):
-  """`importlib.import_module(module)`, with the start-up log lines that libraries write
-  to file descriptor 2 while they load dropped when `quiet()`."""
+@contextlib.contextmanager
+def start_up_log_dropped():
+  """While the block runs (the imports that load TensorFlow), the start-up log lines that
+  libraries write to file descriptor 2 are dropped when `quiet()`; everything else the
+  block writes there is passed on when it ends."""
   if not quiet():
-    return importlib.import_module(module)
+    yield
+    return
   sys.stderr.flush()
   saved = os.dup(2)
   with tempfile.TemporaryFile() as captured:
     os.dup2(captured.fileno(), 2)
     try:
-      return importlib.import_module(module)
+      yield
     finally:
       sys.stderr.flush()
       os.dup2(saved, 2)
@@ -45,3 +48,10 @@ def import_module(module):
       captured.seek(0)
       lines = captured.read().decode("utf-8", "replace").splitlines(keepends=True)
       sys.stderr.write("".join(line for line in lines if not _START_UP_LOG.match(line)))
+
+
+def quiet_worker():
+  """A worker process's initializer (`dfadv_tf.data.datasets.preprocess`): loads
+  TensorFlow with its start-up log dropped."""
+  with start_up_log_dropped():
+    import tensorflow  # pylint: disable=g-import-not-at-top,unused-import,import-outside-toplevel

@@ -9,8 +9,8 @@ written ahead: `python tools/update_help.py` renders it from the real flag defin
 
 Any other call runs the binary (`dfadv_tf.cli.<name>.run`) with TensorFlow's and CUDA's
 start-up log quiet, unless --tf_log is given: TF_CPP_MIN_LOG_LEVEL=3 (unless set) for
-the log once TensorFlow runs, and the binary imported by `dfadv_tf.startup`, which drops
-the lines that TensorFlow's libraries write while they load (before that variable is
+the log once TensorFlow runs, and the binary imported inside
+`dfadv_tf.startup.start_up_log_dropped`, which drops the lines that TensorFlow's libraries write while they load (before that variable is
 read: oneDNN, CUDA drivers); everything else is passed on.
 """
 
@@ -56,10 +56,10 @@ def _wants_tf_log(args):
              and arg.split("=", 1)[1].lower() in ("1", "true", "yes") for arg in args)
 
 
-def launch(name):
-  """Runs binary `name` with sys.argv (see the module doc)."""
-  if name not in BINARIES:
-    raise ValueError(f"unknown binary {name!r}; expected one of {BINARIES}.")
+def prepare(name):
+  """What every binary does before it imports TensorFlow: --help / --helpfull print the
+  stored help of binary `name` and exit 0; otherwise TensorFlow's log is set quiet
+  unless --tf_log."""
   args = sys.argv[1:]
   request = help_request(args)
   if request is not None:
@@ -68,37 +68,54 @@ def launch(name):
     sys.exit(0)
   if not _wants_tf_log(args):
     os.environ.setdefault(TF_LOG_ENV, TF_LOG_LEVEL)
-  startup.import_module(f"dfadv_tf.cli.{name}").run()
+  return startup.start_up_log_dropped()
 
 
-# The console scripts (setup.py) and tools/<name>.py.
+# The console scripts (setup.py) and tools/<name>.py: each imports its binary explicitly.
+# pylint: disable=g-import-not-at-top,import-outside-toplevel
 def make_demo_data():
-  launch("make_demo_data")
+  with prepare("make_demo_data"):
+    from dfadv_tf.cli import make_demo_data as binary
+  binary.run()
 
 
 def preprocess():
-  launch("preprocess")
+  with prepare("preprocess"):
+    from dfadv_tf.cli import preprocess as binary
+  binary.run()
 
 
 def train():
-  launch("train")
+  with prepare("train"):
+    from dfadv_tf.cli import train as binary
+  binary.run()
 
 
 def evaluate():
-  launch("evaluate")
+  with prepare("evaluate"):
+    from dfadv_tf.cli import evaluate as binary
+  binary.run()
 
 
 def attack():
-  launch("attack")
+  with prepare("attack"):
+    from dfadv_tf.cli import attack as binary
+  binary.run()
 
 
 def detect():
-  launch("detect")
+  with prepare("detect"):
+    from dfadv_tf.cli import detect as binary
+  binary.run()
 
 
 def export():
-  launch("export")
+  with prepare("export"):
+    from dfadv_tf.cli import export as binary
+  binary.run()
 
 
 def robustness():
-  launch("robustness")
+  with prepare("robustness"):
+    from dfadv_tf.cli import robustness as binary
+  binary.run()

@@ -888,7 +888,7 @@ def _preprocess(writer, videos, built, dataset, faces_options, workers, image_fo
   pool = None
   if workers > 1 and jobs:  # each worker imports this module (TensorFlow) quietly
     pool = multiprocessing.get_context("spawn").Pool(
-        workers, initializer=startup.import_module, initargs=(__name__,))
+        workers, initializer=startup.quiet_worker)
   try:
     results = (pool.imap(work, [video for _, video, _ in jobs]) if pool
                else map(work, [video for _, video, _ in jobs]))
