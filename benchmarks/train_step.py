@@ -54,8 +54,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = "RESULT "
 # What the benchmark changes from the configuration's defaults (ExperimentConfig fields;
-# each mode reads its own): a quicker PGD and SAT than training uses, eps of 4 grey levels.
-SETTINGS = {"pgd_eps": 4 / 255, "pgd_step_size": 1 / 255, "pgd_steps": 3, "bat_steps": 1,
+# each mode reads its own): a quicker PGD and SAT than training uses, eps of 2 grey levels (4/255 in [-1, 1]).
+SETTINGS = {"pgd_eps_levels": 2.0, "pgd_step_levels": 0.5, "pgd_steps": 3, "bat_steps": 1,
             "sat_steps": 5}
 
 

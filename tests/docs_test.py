@@ -10,6 +10,7 @@ import re
 
 import tensorflow as tf
 
+from dfadv_tf.experiment.config import RENAMED
 from dfadv_tf.experiment.config import ExperimentConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -112,6 +113,7 @@ def defined_flags():
   """Every flag the project defines: one per `ExperimentConfig` field, each absl
   `DEFINE_*` and each argparse `--option` of the package, tools and benchmarks."""
   names = set(ABSL_FLAGS) | {f.name for f in dataclasses.fields(ExperimentConfig)}
+  names |= set(RENAMED)  # renamed flags, parsed for one release
   for pattern in ("dfadv_tf/**/*.py", "tools/*.py", "benchmarks/*.py"):
     for path in glob.glob(os.path.join(ROOT, pattern), recursive=True):
       text = read(path)

@@ -1,7 +1,10 @@
 """Additive adversaries: FGSM (paper Eq. 1) and PGD / I-FGSM (Madry et al.; App. C).
 
-Images (B, H, W, C) float in [-1, 1]; eps and step sizes are in that space, so the
-reference's eps = 1/255 is half a grey level (0.5/255 in [0, 1] pixel units). Both
+Images (B, H, W, C) float in [-1, 1]. The tensor functions `fgsm` and `pgd` take eps and
+step sizes in that space; the registered adversaries (the flags, config fields and
+`GradientATModel`'s `attack_kwargs`) take them in grey levels of 255
+(`common.from_grey_levels`): the reference's eps = 1/255 in [-1, 1] is 0.5 levels, the
+paper's 16/255 of [0, 1] 16 levels. Both
 attacks are untargeted: they ascend the loss of the true labels (0 = real, 1 = fake),
 run inside `tf.function` and return `tf.stop_gradient`-ed images in the input dtype.
 """
@@ -89,29 +92,34 @@ def _uniform(shape, bound, seed):
   return bound * noise
 
 
+# The adversaries' eps before they were given in grey levels: [-1, 1] units, for one
+# release (a `.keras` file or code from the earlier release).
+_OLD_EPS = {"eps": ("eps_levels", common.to_grey_levels)}
+
+
 @registry.register("fgsm", mode="grad_aat", paper_name="Grad-AAT", params=(
-    registry.Param("eps", 1.0 / 255, "FGSM L-inf step in the [-1, 1] image space "
-                   "(2/255 = one grey level; the reference's 1/255 is half a grey level)"),
-))
-def fgsm_adversary(model, images, labels, *, eps, seed=None, training=False,
+    registry.Param("eps_levels", 0.5, "FGSM L-inf step in grey levels of 255 (the "
+                   "reference's 1/255 in [-1, 1] is 0.5; the paper's 16/255 of [0, 1] is 16)"),
+), renamed=_OLD_EPS)
+def fgsm_adversary(model, images, labels, *, eps_levels, seed=None, training=False,
                    num_classes=2, loss_reduction="class_mean"):
   """FGSM, Eq. 1 (Grad-AAT)."""
   del seed
-  return registry.Adversarial(fgsm(model, images, labels, eps, training=training,
-                                   num_classes=num_classes, loss_reduction=loss_reduction))
+  return registry.Adversarial(fgsm(model, images, labels, common.from_grey_levels(eps_levels),
+                                   training=training, num_classes=num_classes,
+                                   loss_reduction=loss_reduction))
 
 
 @registry.register("pgd", mode="grad_pgd", paper_name="Grad-AAT (PGD)", in_paper=False, params=(
-    registry.Param("eps", 1.0 / 255, "PGD L-inf radius in the [-1, 1] image space "
-                   "(2/255 = one grey level)"),
-    registry.Param("step_size", 0.5 / 255, "PGD step in the [-1, 1] image space (2/255 = "
-                   "one grey level)"),
+    registry.Param("eps_levels", 0.5, "PGD L-inf radius in grey levels of 255"),
+    registry.Param("step_levels", 0.25, "PGD step in grey levels of 255"),
     registry.Param("steps", 3, "PGD iterations (App. C: 3)"),
     registry.Param("random_start", False, "PGD: start at a uniform point of the eps ball"),
-))
-def pgd_adversary(model, images, labels, *, eps, step_size, steps, random_start, seed=None,
-                  training=False, num_classes=2, loss_reduction="class_mean"):
+), renamed=dict(_OLD_EPS, step_size=("step_levels", common.to_grey_levels)))
+def pgd_adversary(model, images, labels, *, eps_levels, step_levels, steps, random_start,
+                  seed=None, training=False, num_classes=2, loss_reduction="class_mean"):
   """PGD / iterative FGSM (App. C, Table XIV)."""
-  return registry.Adversarial(pgd(model, images, labels, eps, step_size, steps,
+  return registry.Adversarial(pgd(model, images, labels, common.from_grey_levels(eps_levels),
+                                  common.from_grey_levels(step_levels), steps,
                                   random_start=random_start, training=training, seed=seed,
                                   num_classes=num_classes, loss_reduction=loss_reduction))

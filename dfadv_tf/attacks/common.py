@@ -17,6 +17,23 @@ import tensorflow as tf
 
 from dfadv_tf import checks
 
+# Every additive eps a user sets (flags, config fields, adversary parameters, robustness
+# severities, tables) is in grey levels of 255: the paper's FGSM eps 16/255 of [0, 1] is
+# 16 levels, the reference's 1/255 in [-1, 1] half a level. The tensor functions
+# (`fgsm`, `pgd`, `combined_attack`) take the images' own [-1, 1] units, where images span
+# 255 levels over a width of 2: one level is GREY_LEVEL.
+GREY_LEVEL = 2.0 / 255.0
+
+
+def from_grey_levels(levels):
+  """`levels` grey levels of 255 in the [-1, 1] image units (x 2/255)."""
+  return levels * GREY_LEVEL
+
+
+def to_grey_levels(units):
+  """[-1, 1] image units in grey levels of 255 (x 255/2)."""
+  return units / GREY_LEVEL
+
 
 def check_nonnegative(value, name):
   """Raises ValueError if `value` (a number or a tensor with a static value) is < 0."""

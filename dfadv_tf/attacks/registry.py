@@ -1,7 +1,7 @@
 """The adversary registry: one name per input-gradient adversary, used everywhere.
 
 Every adversary of `dfadv_tf.attacks` registers here under one name, which is also the
-prefix of its flags and config fields (`fgsm` -> `--fgsm_eps`), the attack name of
+prefix of its flags and config fields (`fgsm` -> `--fgsm_eps_levels`), the attack name of
 `dfadv-attack --attacks=...`, and the `attack=` of `GradientATModel`; `mode` is the
 training mode that trains against it (`dfadv-train --mode=...`, registered in
 `dfadv_tf.experiment.modes` from this registry) and `paper_name` its row in the paper's
@@ -30,6 +30,7 @@ The experiment's mode, config fields, flags and the attack tool then pick it up.
 import dataclasses
 import typing
 
+from absl import logging
 import tensorflow as tf
 
 from dfadv_tf.registry import Registry
@@ -69,7 +70,8 @@ class Param:
 class Adversary:
   """A registered adversary: see the module doc. `params` are `Param`s, `flags` maps
   each flag name to its parameter name; `in_paper` whether its mode is one of the
-  paper's rows."""
+  paper's rows; `renamed` {old parameter name: (its new name, old value -> new unit)},
+  accepted for one release with a warning (e.g. a `.keras` file saved before)."""
   name: str
   mode: str
   paper_name: str
@@ -77,6 +79,7 @@ class Adversary:
   params: tuple
   doc: str = ""
   in_paper: bool = True
+  renamed: typing.Mapping = dataclasses.field(default_factory=dict)
 
   @property
   def flags(self):
@@ -90,6 +93,15 @@ class Adversary:
     """ValueError naming `source` for a keyword that is no parameter of this adversary,
     or a string parameter outside its choices."""
     known = {param.name: param for param in self.params}
+    params = dict(params)
+    for old in sorted(set(params) & set(self.renamed)):
+      new, convert = self.renamed[old]
+      if new in params:
+        raise ValueError(f"{source}: {self.name} {old!r} (deprecated) and {new!r} set the "
+                         f"same thing: keep {new!r}.")
+      params[new] = convert(params.pop(old))
+      logging.warning("%s: %s %r is deprecated and goes in the next release: use %s=%g.",
+                      source, self.name, old, new, params[new])
     unknown = sorted(set(params) - set(known))
     if unknown:
       raise ValueError(f"{source}: {unknown} are not parameters of adversary "
@@ -113,9 +125,10 @@ _REGISTRY = Registry("adversary")
 ADVERSARIES = _REGISTRY.entries  # name -> Adversary, read-only
 
 
-def register(name, *, mode, paper_name, params=(), in_paper=True):
+def register(name, *, mode, paper_name, params=(), in_paper=True, renamed=None):
   """Decorator: registers `fn` (the one signature of the module doc) as adversary
-  `name`. ValueError if the name or mode is taken, or a shared flag gets two defaults."""
+  `name` (`renamed`: see `Adversary`). ValueError if the name or mode is taken, or a
+  shared flag gets two defaults."""
 
   def add(fn):
     resolved = tuple(dataclasses.replace(p, flag=p.flag or f"{name}_{p.name}")
@@ -130,7 +143,8 @@ def register(name, *, mode, paper_name, params=(), in_paper=True):
                          f"adversary whose default is {defaults[p.flag]!r}, not "
                          f"{p.default!r}.")
     _REGISTRY.add(name, Adversary(name, mode, paper_name, fn, resolved,
-                                  (fn.__doc__ or "").strip(), in_paper))
+                                  (fn.__doc__ or "").strip(), in_paper,
+                                  dict(renamed or {})))
     return fn
 
   return add

@@ -9,9 +9,9 @@ kernel_size (Table XII), bat_init_value (Table XIII), pgd_steps,bat_steps (Table
 
 The adversaries' flags are those of dfadv-train (same names, units and defaults; the
 training defaults of the reference code); the Sec. IV-C settings are in
-flags/table7_attack.flags, which the Table XII-XIV files include. Step sizes are in the
-[-1, 1] image space (2/255 = one grey level): the paper's FGSM eps = 16/255 of [0, 1]
-is --fgsm_eps=0.12549.
+flags/table7_attack.flags, which the Table XII-XIV files include. FGSM and PGD eps and
+steps are in grey levels of 255: the paper's FGSM eps = 16/255 of [0, 1] is
+--fgsm_eps_levels=16.
 
 Models (--models, comma-separated), each with its own preprocessing
 (`dfadv_tf.models.classifiers`):

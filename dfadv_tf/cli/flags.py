@@ -14,37 +14,29 @@ from it (converted to its unit).
 """
 
 import dataclasses
-import math
 import os
 
 from absl import flags
 from absl import logging
 
 from dfadv_tf import attacks
+from dfadv_tf.experiment import config as config_lib
 from dfadv_tf.experiment.config import ExperimentConfig
 
 # The fields that choose an experiment's data, test grids and output folder.
 DATA = ("data_root", "dataset", "train_methods", "train_qualities", "test_methods",
         "test_qualities", "extra_test_datasets", "auc_only_datasets", "image_size",
         "batch_size", "tsn_segments", "map_supervision", "seed", "output_dir")
-# The adversaries' parameters (`--fgsm_eps`, `--bat_steps`, `--kernel_size`, ...).
+# The adversaries' parameters (`--fgsm_eps_levels`, `--bat_steps`, `--kernel_size`, ...).
 ADVERSARY = tuple(param.flag for param in attacks.registry.all_params())
 # Where --helpfull lists the fields a binary accepts but does not use.
 OTHER_MODULE = "training flags (accepted, e.g. from a training flag file; not used here)"
 DEPRECATED_MODULE = "deprecated flags (parsed for one release; each warns)"
 
 
-def _sigma_of(inv_var):
-  return 1.0 / math.sqrt(inv_var) if inv_var > 0 else math.inf
-
-
-# Old flag -> (its replacement, the old value in the replacement's unit, what it was).
-DEPRECATED = {
-    "generator_min_inv_var": ("generator_max_sigma", _sigma_of,
-                              "the generators' lowest inverse variance 1/sigma^2 (1/px^2)"),
-    "generator_max_inv_var": ("generator_min_sigma", _sigma_of,
-                              "the generators' highest inverse variance 1/sigma^2 (1/px^2)"),
-}
+# Old flag -> (its replacement, the old value in the replacement's unit, what it was,
+# the replacement's unit): the config's renamed fields.
+DEPRECATED = config_lib.RENAMED
 
 
 class FloatOrAutoParser(flags.FloatParser):
@@ -85,16 +77,16 @@ def define_config_flags(flag_values=flags.FLAGS, fields=None, own=None):
       flags.DEFINE_list(name, list(default), text, **kwargs)
     else:
       flags.DEFINE_string(name, default, text, **kwargs)
-  for old, (new, _, what) in DEPRECATED.items():
+  for old, (new, _, what, unit) in DEPRECATED.items():
     if fields is None or new in fields:
-      flags.DEFINE_float(old, None, f"Deprecated: {what}; use --{new} (px).",
+      flags.DEFINE_float(old, None, f"Deprecated: {what}; use --{new} ({unit}).",
                          flag_values=flag_values, module_name=DEPRECATED_MODULE)
 
 
 def _replaced(flag_values):
   """{new flag: value} from the deprecated flags given (one warning line each)."""
   out = {}
-  for old, (new, convert, _) in DEPRECATED.items():
+  for old, (new, convert, _, _) in DEPRECATED.items():
     if old not in flag_values or not flag_values[old].present:
       continue
     value = convert(flag_values[old].value)

@@ -176,6 +176,6 @@ def _white_box(adversary_name, param, to_value=lambda severity: severity):
 
 register("fgsm", "eps (grey levels of 255)", (0.5, 1.0, 2.0, 4.0, 8.0), white_box=True,
          maximum=255.0)(
-    _white_box("fgsm", "eps", lambda grey_levels: 2.0 * grey_levels / 255.0))
+    _white_box("fgsm", "eps_levels"))
 register("bat", "eps (--bat_param units)", (1.0, 10.0, 100.0, 1000.0), white_box=True)(
     _white_box("bat", "eps"))

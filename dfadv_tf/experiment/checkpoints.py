@@ -30,6 +30,7 @@ import keras
 import numpy as np
 
 from dfadv_tf import files
+from dfadv_tf.experiment import config as config_lib
 from dfadv_tf.experiment import data
 from dfadv_tf.experiment import modes
 from dfadv_tf.training.callbacks import AdversarialTensorBoard
@@ -74,7 +75,9 @@ def _read_json(path):
 def config_differences(stored, config):
   """{field: (stored value, new value)} of the fields (but `output_dir`) where `config`
   differs from a stored `config.json` dict; a field that the stored file lacks counts
-  as its default; a stored mode's old name counts as its new one."""
+  as its default; a stored mode's old name counts as its new one, a renamed field as
+  its new one (`config.RENAMED`)."""
+  stored = config_lib.renamed_to_new(stored)
   if "mode" in stored:
     stored = dict(stored, mode=modes.MODES.canonical(stored["mode"]))
   new = json.loads(json.dumps(dataclasses.asdict(config)))

@@ -3,8 +3,10 @@
 Every field carries its help text (`metadata["help"]`), so the binaries' flags
 (`dfadv_tf.cli.flags`), the flag files under `flags/`, this dataclass and the
 `config.json` of every run folder are one thing. The adversaries' parameters are fields
-too, one per registered `Param` of `dfadv_tf.attacks.ADVERSARIES` (`fgsm_eps`,
+too, one per registered `Param` of `dfadv_tf.attacks.ADVERSARIES` (`fgsm_eps_levels`,
 `bat_steps`, ...), added from the registry, so a new adversary brings its fields.
+Renamed fields (`RENAMED`) are still read for one release, converted to the new unit:
+from flags (`dfadv_tf.cli.flags`, with a warning) and from a stored `config.json`.
 
 Defaults are the paper's (Sec. IV) and the reference code's where the paper is silent
 (docs/reference.md). Units: learning rates per update, step sizes in each field's help,
@@ -13,6 +15,7 @@ balanced train split.
 """
 
 import dataclasses
+import math
 
 from absl import logging
 
@@ -39,6 +42,44 @@ def auto_max_sigma(image_size):
 
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+def _sigma_of(inv_var):
+  return 1.0 / math.sqrt(inv_var) if inv_var > 0 else math.inf
+
+
+def _grey_levels(units):
+  return attacks.common.to_grey_levels(units)
+
+
+# Old field -> (its replacement, the old value in the replacement's unit, what it was,
+# the replacement's unit). Each is read for one release.
+RENAMED = {
+    "generator_min_inv_var": ("generator_max_sigma", _sigma_of,
+                              "the generators' lowest inverse variance 1/sigma^2 (1/px^2)",
+                              "px"),
+    "generator_max_inv_var": ("generator_min_sigma", _sigma_of,
+                              "the generators' highest inverse variance 1/sigma^2 (1/px^2)",
+                              "px"),
+    "fgsm_eps": ("fgsm_eps_levels", _grey_levels, "the FGSM step in [-1, 1] image units",
+                 "grey levels of 255"),
+    "pgd_eps": ("pgd_eps_levels", _grey_levels, "the PGD radius in [-1, 1] image units",
+                "grey levels of 255"),
+    "pgd_step_size": ("pgd_step_levels", _grey_levels,
+                      "the PGD step in [-1, 1] image units", "grey levels of 255"),
+}
+
+
+def renamed_to_new(stored):
+  """A stored config dict with its old field names (`RENAMED`) replaced by the new ones,
+  converted to their unit (a field given under both names keeps the new one)."""
+  out = dict(stored)
+  for old, (new, convert, _, _) in RENAMED.items():
+    if old in out:
+      value = out.pop(old)
+      if new not in out and value is not None:
+        out[new] = convert(value)
+  return out
 
 
 def _field(default, help, choices=None, auto=False):  # pylint: disable=redefined-builtin
@@ -237,8 +278,8 @@ ExperimentConfig = dataclasses.make_dataclass(
 
   Fields: those of the module doc (`dataclasses.fields(ExperimentConfig)` lists them
   with their help, `metadata["help"]`), plus one per adversary parameter of the
-  registry (`fgsm_eps`, `pgd_eps`, `pgd_step_size`, `pgd_steps`, `bat_eps`,
-  `bat_steps`, `sat_tau`, ...). Raises ValueError naming the first invalid field.
+  registry (`fgsm_eps_levels`, `pgd_eps_levels`, `pgd_step_levels`, `pgd_steps`,
+  `bat_eps`, `bat_steps`, `sat_tau`, ...). Raises ValueError naming the first invalid field.
   """})
 
 

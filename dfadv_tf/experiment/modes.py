@@ -91,7 +91,7 @@ def _generator_bat(generators, combined=False):
     return GeneratorBATModel(
         detector, generators=generators, g_steps=config.g_steps,
         kernel_size=config.kernel_size,
-        combined_fgsm_eps=config.fgsm_eps if combined else None,
+        combined_eps_levels=config.fgsm_eps_levels if combined else None,
         generator_kwargs={"width": config.generator_width,
                           "n_blocks": config.generator_blocks,
                           "min_inv_var": 1.0 / config.generator_max_sigma ** 2,
@@ -119,7 +119,7 @@ register(Mode("gen_bat", "Gen-BAT", _generator_bat(1), flags=_GENERATOR_FLAGS,
 register(Mode("two_gen_bat", "Two-Gen-BAT", _generator_bat(2), flags=_GENERATOR_FLAGS,
               balance="halves", generators=2, blurs=True))
 register(Mode("combined_at", "Combined AT", _generator_bat(2, combined=True),
-              flags=_GENERATOR_FLAGS + ("fgsm_eps",), balance="halves", generators=2,
+              flags=_GENERATOR_FLAGS + ("fgsm_eps_levels",), balance="halves", generators=2,
               blurs=True))
 MODES.rename("combined", "combined_at")
 

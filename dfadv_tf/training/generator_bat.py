@@ -8,7 +8,7 @@ Each batch (docs/reference.md, "Min-max game"):
 2. One detector update on [x, blur(x, G(x))] (mean CE over the 2B rows), the blurred rows
    under stop-gradient. They are the rows that the last generator update already made in
    its forward pass (before its optimizer step), as in the reference: no extra generator
-   pass. Combined AT adds an FGSM step of `combined_fgsm_eps` on them (x_adv2 of Fig. 3),
+   pass. Combined AT adds an FGSM step of `combined_eps_levels` on them (x_adv2 of Fig. 3),
    taken from the detector's input gradient that the same backward pass gave.
 
 How Two-Gen-BAT routes the rows to its generators (`routing`, `dfadv_tf.training.routing`):
@@ -20,11 +20,14 @@ contiguous, even-sized slice of the global batch, which alternates too. TSN clip
 split into real and fake clips before they become frames.
 """
 
+from absl import logging
 import keras
 import tensorflow as tf
 
 from dfadv_tf import checks
 from dfadv_tf.attacks.combined import combined_attack
+from dfadv_tf.attacks.common import from_grey_levels
+from dfadv_tf.attacks.common import to_grey_levels
 from dfadv_tf.models.generator import BlurGenerator
 from dfadv_tf.ops.blur import pixel_gaussian_blur
 from dfadv_tf.training import base
@@ -54,15 +57,17 @@ def clamped(generator, inv_var):
 
 @keras.saving.register_keras_serializable(package="dfadv_tf")
 class GeneratorBATModel(base.TrainingModel):
-  """Gen-BAT (`generators=1`), Two-Gen-BAT (2) and Combined AT (`combined_fgsm_eps`).
+  """Gen-BAT (`generators=1`), Two-Gen-BAT (2) and Combined AT (`combined_eps_levels`).
 
   Args:
     detector: a built `keras.Model`, (B, H, W, 3) float in [-1, 1] -> (B, 2) logits.
     generators: 1 (one G for all rows) or 2 (G_r for real rows, G_f for fake rows).
     g_steps: generator updates per detector update (reference 3), int >= 1.
     kernel_size: odd blur window k (paper 9).
-    combined_fgsm_eps: None, or the FGSM step (>= 0, [-1, 1] units; reference 1/255)
-      applied on the blurred rows: Combined AT.
+    combined_eps_levels: None, or the FGSM step in grey levels of 255 (>= 0; the
+      reference's 1/255 in [-1, 1] is 0.5) applied on the blurred rows: Combined AT.
+      `combined_fgsm_eps` ([-1, 1] units, a `.keras` file of the earlier release) is
+      read for one release, with a warning.
     generator_kwargs: `BlurGenerator` arguments (width, n_blocks, min_inv_var, ...).
     routing: two generators only: "halves" (batches alternate real, fake, ...; each
       generator runs on its half) or "masks" (any batch; both generators on every row).
@@ -76,13 +81,22 @@ class GeneratorBATModel(base.TrainingModel):
   """
 
   def __init__(self, detector, generators=2, g_steps=3, kernel_size=9,
-               combined_fgsm_eps=None, generator_kwargs=None, routing="halves", **kwargs):
+               combined_eps_levels=None, generator_kwargs=None, routing="halves", **kwargs):
+    old_eps = kwargs.pop("combined_fgsm_eps", None)
+    if old_eps is not None:
+      if combined_eps_levels is not None:
+        raise ValueError("combined_fgsm_eps (deprecated) and combined_eps_levels set the "
+                         "same thing: keep combined_eps_levels.")
+      combined_eps_levels = to_grey_levels(checks.nonnegative(old_eps, "combined_fgsm_eps"))
+      logging.warning("combined_fgsm_eps is deprecated and goes in the next release: use "
+                      "combined_eps_levels=%g (grey levels of 255).", combined_eps_levels)
     super().__init__(detector, **kwargs)
     self.num_generators = checks.one_of(generators, (1, 2), "generators")
     self.g_steps = checks.integer(g_steps, "g_steps")
     self.kernel_size = checks.odd_integer(kernel_size, "kernel_size")
-    self.combined_fgsm_eps = (None if combined_fgsm_eps is None else
-                              checks.nonnegative(combined_fgsm_eps, "combined_fgsm_eps"))
+    self.combined_eps_levels = (None if combined_eps_levels is None else
+                                checks.nonnegative(combined_eps_levels,
+                                                   "combined_eps_levels"))
     self.routing = checks.one_of(routing, ROUTINGS, "routing")
     self.generator_kwargs = dict(generator_kwargs or {})
     names = [""] if generators == 1 else ["_real", "_fake"]
@@ -150,7 +164,7 @@ class GeneratorBATModel(base.TrainingModel):
                                                          training=False))
       losses = [-mean_ce for mean_ce in rows.means(ce)]
       total = base.scaled_sum(self.generator_optimizers, losses)
-    combined = self.combined_fgsm_eps is not None
+    combined = self.combined_eps_levels is not None
     grads, input_grads = tape.gradient(total, (variables, blurred if combined else []))
     for k, generator in enumerate(self.generators):
       rows.apply(k, self.generator_optimizers[k], grads[k], variables[k])
@@ -158,7 +172,7 @@ class GeneratorBATModel(base.TrainingModel):
       self.track(self._generator_losses[k], losses[k], present=rows.present(k))
       self.track(self._generator_clamped[k], on_clamp, present=rows.present(k))
     if combined:
-      blurred = [fgsm_step(x, g, self.combined_fgsm_eps)
+      blurred = [fgsm_step(x, g, from_grey_levels(self.combined_eps_levels))
                  for x, g in zip(blurred, input_grads)]
     return [tf.stop_gradient(x) for x in blurred]
 
@@ -198,14 +212,15 @@ class GeneratorBATModel(base.TrainingModel):
     images = tf.cast(images, tf.float32)
     labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
     inv_var = self.inv_var(images, labels, training=False)
-    if self.combined_fgsm_eps is None:
+    if self.combined_eps_levels is None:
       return pixel_gaussian_blur(images, inv_var, self.kernel_size), inv_var
-    return combined_attack(self.detector, images, labels, inv_var, self.combined_fgsm_eps,
+    return combined_attack(self.detector, images, labels, inv_var,
+                           from_grey_levels(self.combined_eps_levels),
                            kernel_size=self.kernel_size), inv_var
 
   def get_config(self):
     config = super().get_config()
     config.update(generators=self.num_generators, g_steps=self.g_steps,
-                  kernel_size=self.kernel_size, combined_fgsm_eps=self.combined_fgsm_eps,
+                  kernel_size=self.kernel_size, combined_eps_levels=self.combined_eps_levels,
                   generator_kwargs=self.generator_kwargs, routing=self.routing)
     return config

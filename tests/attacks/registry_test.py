@@ -63,7 +63,7 @@ class RegistryTest(tf.test.TestCase):
       bat.check_params({"radius": 1})
 
   def test_crafters_sweep(self):
-    crafts = registry.crafters(["fgsm", "pgd", "bat"], {"fgsm_eps": 0.1},
+    crafts = registry.crafters(["fgsm", "pgd", "bat"], {"fgsm_eps_levels": 12.75},
                                ["pgd_steps", "bat_steps"], ["1", "2"])
     self.assertEqual([(n, v) for n, v, _ in crafts],
                      [("fgsm", ""), ("pgd", "1"), ("pgd", "2"), ("bat", "1"), ("bat", "2")])
@@ -75,6 +75,22 @@ class RegistryTest(tf.test.TestCase):
       registry.crafters(["bat"], {}, ["bat_radius"], ["1"])
     with self.assertRaisesRegex(ValueError, "needs --sweep_values"):
       registry.crafters(["pgd"], {}, ["pgd_steps"], [])
+
+  def test_every_eps_in_grey_levels_and_the_old_image_units_convert(self):
+    pgd = attacks.get("pgd")
+    self.assertEqual(pgd.defaults()["eps_levels"], 0.5)  # the reference's 1/255 in [-1, 1]
+    with self.assertLogs(level="WARNING") as logs:  # attack_kwargs of an earlier release
+      params = pgd.check_params({"eps": 4 / 255, "step_size": 1 / 255})
+    self.assertAllClose([params["eps_levels"], params["step_levels"]], [2.0, 0.5])
+    self.assertNotIn("eps", params)
+    self.assertLen(logs.output, 2)
+    with self.assertRaisesRegex(ValueError, "set the same thing: keep 'eps_levels'"):
+      pgd.check_params({"eps": 0.1, "eps_levels": 1.0})
+    model = untrained_detector(seed=1)
+    images, labels = toy_batch(4)
+    adv = pgd.attack(model, images, labels, **dict(pgd.defaults(), eps_levels=2.0,
+                                                    step_levels=2.0, steps=1)).images
+    self.assertAllClose(np.abs(adv - images).max(), 4 / 255, atol=1e-6)
 
 
 if __name__ == "__main__":

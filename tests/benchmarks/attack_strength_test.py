@@ -49,7 +49,7 @@ class AttackStrengthTest(tf.test.TestCase):
     for r in results[1:]:  # SAT keeps each image's best iterate
       self.assertGreaterEqual(r["rise"], -1e-6)
     self.assertGreater(results[0]["rise"], 0.0)
-    self.assertAllClose(results[0]["mean_abs"], 1 / 255, rtol=0.05)  # eps, [-1, 1] units
+    self.assertAllClose(results[0]["mean_abs"], 1 / 255, rtol=0.05)  # 0.5 grey levels
     [diff] = attack_strength.tau_differences(results).values()
     self.assertGreater(diff, 0.0)  # tau changes SAT's output
     self.assertLen(attack_strength.format_table(results).splitlines(), 2 + len(rows))

@@ -21,7 +21,7 @@ class AttackBinaryTest(AttackSetTestCase):
     out = os.path.join(self.root, "out")
     self.run_attack(out, "--attacks=fgsm,pgd,bat", "--bat_eps=40", "--sweep=bat_steps",
                     "--sweep_values=1,3", "--pgd_steps=3",
-                    "--pgd_step_size=0.0418")
+                    "--pgd_step_levels=5.33")
     with open(os.path.join(out, "attack_matrix.csv"), encoding="utf-8") as f:
       rows = list(csv.DictReader(f))
     names = self.NAMES

@@ -67,6 +67,14 @@ class FlagFilesTest(tf.test.TestCase):
     values(["train", "--generator_min_inv_var=0.01", "--generator_max_sigma=3"])
     with self.assertRaisesRegex(ValueError, "set the same thing: keep --generator_max_sigma"):
       common.config_from_flags(flag_values=values)
+    values = flags.FlagValues()  # eps given in [-1, 1] units: now in grey levels
+    common.define_config_flags(values)
+    values(["train", "--fgsm_eps=0.12549019607843137", "--pgd_step_size=0.0078431372549"])
+    with self.assertLogs(level="WARNING") as logs:
+      config = common.config_from_flags(flag_values=values)
+    self.assertAlmostEqual(config.fgsm_eps_levels, 16.0)
+    self.assertAlmostEqual(config.pgd_step_levels, 1.0)
+    self.assertIn("use --fgsm_eps_levels=16", logs.output[0])
 
   def test_a_typo_in_a_flag_file_is_refused(self):
     path = os.path.join(self.get_temp_dir(), "typo.flags")
@@ -81,7 +89,7 @@ class FlagFilesTest(tf.test.TestCase):
     self.assertEqual((values.learning_rate, values.generator_learning_rate,
                       values.weight_decay, values.g_steps, values.kernel_size),
                      (5e-4, 2e-3, 5e-4, 3, 9))
-    self.assertAlmostEqual(values.fgsm_eps, 1 / 255)
+    self.assertEqual(values.fgsm_eps_levels, 0.5)
     self.assertEqual(values.extra_test_datasets, ["dfd", "celebdf"])
 
   def test_paper_rows_draw_training_data_as_the_reference(self):

@@ -8,7 +8,7 @@ from dfadv_tf.evaluation import attack_matrix
 from tests.testing.attacks import AttackSetTestCase
 
 SEC_IV_C = {"kernel_size": 5, "bat_eps": 0.1, "bat_param": "sigma", "bat_init": "constant",
-            "bat_init_value": 1.0, "bat_renormalize": False, "fgsm_eps": 16 / 255}
+            "bat_init_value": 1.0, "bat_renormalize": False, "fgsm_eps_levels": 8.0}
 
 
 class AttackMatrixTest(AttackSetTestCase):

@@ -14,7 +14,7 @@ class ConfigTest(utils.ExperimentTestCase):
              ({"augment": "mixup"}, "augment must be one of"),
              ({"batch_size": 0}, "batch_size must be an integer >= 1"),
              ({"kernel_size": 4}, "kernel_size must be an odd integer"),
-             ({"fgsm_eps": -1.0}, "fgsm_eps must be >= 0"),
+             ({"fgsm_eps_levels": -1.0}, "fgsm_eps_levels must be >= 0"),
              ({"bat_param": "variance"}, "bat_param must be one of"),
              ({"pgd_steps": 0}, "pgd_steps must be an integer >= 1"),
              ({"mixed_precision": "float16"}, "mixed_precision must be one of"),

@@ -70,6 +70,12 @@ class ModeRegistryTest(tf.test.TestCase):
     with self.assertLogs(level="WARNING"):  # a run folder of the old name resumes
       self.assertEqual(checkpoints.config_differences(
           {"mode": "combined"}, experiment.ExperimentConfig(mode="combined_at")), {})
+    # A run folder whose config.json has eps in [-1, 1] units resumes; another eps not.
+    config = experiment.ExperimentConfig(mode="grad_aat", fgsm_eps_levels=16.0)
+    self.assertEqual(checkpoints.config_differences(
+        {"mode": "grad_aat", "fgsm_eps": 32 / 255}, config), {})
+    self.assertEqual(list(checkpoints.config_differences(
+        {"mode": "grad_aat", "fgsm_eps": 1 / 255}, config)), ["fgsm_eps_levels"])
 
   def test_a_mode_registers_once_and_unknown_names_list_the_choices(self):
     with self.assertRaisesRegex(ValueError, "training mode 'gen_bat' is registered twice"):

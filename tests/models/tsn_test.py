@@ -64,7 +64,7 @@ class TSNTest(tf.test.TestCase):
 
   def test_adversary_runs_per_frame(self):
     model = GradientATModel(TSNDetector(tiny_detector(), segments=K), attack="fgsm",
-                            attack_kwargs={"eps": 0.1})
+                            attack_kwargs={"eps_levels": 12.75})
     clips, labels = _clips(2)
     adversarial = model.frame_adversary_step(tf.constant(clips), tf.constant(labels))
     frames = clips.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 3)

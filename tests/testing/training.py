@@ -35,7 +35,7 @@ def fit_every_mode(test_case, detector, dataset, steps=1):
   detector's weights move and the loss is finite. Returns {mode: history}."""
   modes = {
       "baseline": DetectorModel(detector),
-      "grad_aat": GradientATModel(detector, attack="fgsm", attack_kwargs={"eps": 1 / 255}),
+      "grad_aat": GradientATModel(detector, attack="fgsm", attack_kwargs={"eps_levels": 0.5}),
       "two_gen_bat": GeneratorBATModel(detector, generators=2, g_steps=1, kernel_size=3,
                                        generator_kwargs=GENERATOR_KWARGS),
   }

@@ -75,10 +75,10 @@ def explicit_game(model, images, labels, routing="halves"):
       clamp = (maps[k] <= generator.min_inv_var) | (maps[k] >= generator.max_inv_var)
       g_clamped[k].append(float(tf.reduce_mean(tf.cast(clamp, tf.float32))))
     adversarial = blurred
-    if model.combined_fgsm_eps is not None:  # x_adv2: FGSM at x_adv1 (Fig. 3)
+    if model.combined_eps_levels is not None:  # x_adv2: FGSM at x_adv1 (Fig. 3)
       grad = tape.gradient(total, blurred)  # -CE: the step goes against it
       adversarial = tf.clip_by_value(
-          blurred - model.combined_fgsm_eps * tf.sign(grad), -1.0, 1.0)
+          blurred - model.combined_eps_levels * 2 / 255 * tf.sign(grad), -1.0, 1.0)
     del tape
   rows = tf.concat([images, tf.stop_gradient(adversarial)], 0)
   with tf.GradientTape() as tape:
@@ -125,7 +125,7 @@ class GeneratorBATStepTest(tf.test.TestCase):
                     generators=2, g_steps=2)
 
   def test_combined_at(self):
-    self.check_step(*tiny_arrays(), generators=2, g_steps=2, combined_fgsm_eps=2 / 255)
+    self.check_step(*tiny_arrays(), generators=2, g_steps=2, combined_eps_levels=1.0)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ class GeneratorBATModelTest(tf.test.TestCase):
   def test_layer(self):
     # Gen-BAT, Two-Gen-BAT and Combined AT, g_steps 2 (the while loop). The "masks"
     # routing makes the same step as "halves" (test_halves_and_masks_routing_...).
-    for kwargs in ({"generators": 1}, {"generators": 2}, {"combined_fgsm_eps": 1 / 255}):
+    for kwargs in ({"generators": 1}, {"generators": 2}, {"combined_eps_levels": 0.5}):
       with self.subTest(**kwargs):
         run_layer_test(self, GeneratorBATModel,
                        lambda kwargs=kwargs: {"detector": tiny_detector(), "g_steps": 2,
@@ -108,7 +108,7 @@ class GeneratorBATModelTest(tf.test.TestCase):
     self.assertAllEqual(model.merge([real, fake]), images)
 
   def test_detector_rows_come_from_the_last_generator_update(self):
-    model = _model(g_steps=2, combined_fgsm_eps=2 / 255)
+    model = _model(g_steps=2, combined_eps_levels=1.0)
     images, labels = tf.constant(tiny_arrays()[0]), tf.constant(tiny_arrays()[1])
     tf.function(model.generator_step)(images, labels)
     g_real, g_fake = model.generators
@@ -150,8 +150,7 @@ class GeneratorBATModelTest(tf.test.TestCase):
 
   def test_combined_at_differs_from_two_gen_bat_by_the_fgsm_step(self):
     detector = tiny_detector()
-    eps = 2 / 255
-    combined = _model(detector=detector, combined_fgsm_eps=eps)
+    combined = _model(detector=detector, combined_eps_levels=1.0)
     two_gen = _model(detector=detector)
     for source, target in zip(combined.generators, two_gen.generators):
       target.set_weights(source.get_weights())
@@ -159,7 +158,7 @@ class GeneratorBATModelTest(tf.test.TestCase):
     adv_combined, inv_var_combined = combined.adversarial_examples(images, labels)
     adv_blur, inv_var_blur = two_gen.adversarial_examples(images, labels)
     self.assertAllClose(inv_var_combined, inv_var_blur)
-    self.assertAllClose(adv_combined, fgsm(detector, adv_blur, labels, eps))
+    self.assertAllClose(adv_combined, fgsm(detector, adv_blur, labels, 2 / 255))  # 1 level
     self.assertGreater(float(tf.reduce_max(tf.abs(adv_combined - adv_blur))), 0.0)
     history = combined.fit(tiny_dataset(), epochs=1, verbose=0).history
     self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
@@ -212,7 +211,7 @@ class GeneratorBATModelTest(tf.test.TestCase):
   @pytest.mark.ci
   def test_mixed_float16_fit_step_without_fake_rows(self):
     keras.config.set_dtype_policy("mixed_float16")
-    model = _model(combined_fgsm_eps=1 / 255, routing="masks")
+    model = _model(combined_eps_levels=0.5, routing="masks")
     g_fake_before = snapshot(model.generators[1].weights)
     history = model.fit(tiny_dataset(labels=0), epochs=1, verbose=0).history
     self.assertTrue(all(np.isfinite(v[0]) for v in history.values()))
@@ -244,7 +243,7 @@ class GeneratorBATModelTest(tf.test.TestCase):
     # What compile(jit_compile="auto") picks on a GPU: the whole train_step under XLA.
     for routing, dataset in (("masks", tiny_dataset(labels=0)), ("halves", tiny_dataset())):
       model = GeneratorBATModel(tiny_detector(), g_steps=1, kernel_size=5,
-                                combined_fgsm_eps=1 / 255, generator_kwargs=GENERATOR_KWARGS,
+                                combined_eps_levels=0.5, generator_kwargs=GENERATOR_KWARGS,
                                 routing=routing)
       model.compile(jit_compile=True)
       g_fake_before = snapshot(model.generators[1].weights)
@@ -261,8 +260,20 @@ class GeneratorBATModelTest(tf.test.TestCase):
       GeneratorBATModel(tiny_detector(), generators=3)
     with self.assertRaisesRegex(ValueError, "g_steps"):
       GeneratorBATModel(tiny_detector(), g_steps=0)
-    with self.assertRaisesRegex(ValueError, "combined_fgsm_eps"):
-      GeneratorBATModel(tiny_detector(), combined_fgsm_eps=-1.0)
+    with self.assertRaisesRegex(ValueError, "combined_eps_levels must be >= 0"):
+      GeneratorBATModel(tiny_detector(), combined_eps_levels=-1.0)
+    with self.assertRaisesRegex(ValueError, "set the same thing: keep combined_eps_levels"):
+      GeneratorBATModel(tiny_detector(), combined_eps_levels=1.0, combined_fgsm_eps=0.1)
+
+  def test_the_old_combined_eps_in_image_units_still_loads(self):
+    # A .keras file of the earlier release stores combined_fgsm_eps in [-1, 1] units.
+    config = _model(combined_eps_levels=0.5).get_config()
+    config["combined_fgsm_eps"] = 2 / 255
+    del config["combined_eps_levels"]
+    with self.assertLogs(level="WARNING") as logs:
+      model = GeneratorBATModel.from_config(config)
+    self.assertAlmostEqual(model.combined_eps_levels, 1.0)
+    self.assertIn("combined_fgsm_eps is deprecated", logs.output[0])
     with self.assertRaisesRegex(ValueError, "routing must be one of"):
       GeneratorBATModel(tiny_detector(), routing="gather")
 

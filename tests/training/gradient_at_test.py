@@ -18,8 +18,8 @@ from tests.testing.training import mirrored_strategy
 from tests.testing.training import snapshot
 
 ATTACK_KWARGS = {
-    "fgsm": {"eps": 1 / 255},
-    "pgd": {"eps": 4 / 255, "step_size": 1 / 255, "steps": 2, "random_start": True},
+    "fgsm": {"eps_levels": 0.5},
+    "pgd": {"eps_levels": 2.0, "step_levels": 0.5, "steps": 2, "random_start": True},
     "bat": {"eps": 10.0, "steps": 1, "kernel_size": 5},
     "sat": {"tau": 0.05, "steps": 1, "step_size": 0.1},
 }
@@ -127,7 +127,7 @@ class GradientATModelTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "objective"):
       GradientATModel(tiny_detector(), "fgsm", objective="sum")
     with self.assertRaisesRegex(ValueError, r"\['epsilon'\] are not parameters of adversary "
-                                "'fgsm'; expected some of \\['eps'\\]"):
+                                "'fgsm'; expected some of \\['eps_levels'\\]"):
       GradientATModel(tiny_detector(), "fgsm", {"epsilon": 0.1})
     with self.assertRaisesRegex(ValueError, "bat param must be one of"):
       GradientATModel(tiny_detector(), "bat", {"param": "variance"})
