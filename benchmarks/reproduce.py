@@ -189,8 +189,17 @@ def ensure_benchmark(data_root, log=print):
 
 
 def ensure_faces(args, image_size, log=print):
-  """Preprocesses the face folder once (resumable) into `<data_root>/ffpp_faces`."""
-  if os.path.exists(os.path.join(args.data_root, FACES_DATASET, "index.json")):
+  """Preprocesses the face folder once (resumable) into `<data_root>/ffpp_faces`;
+  ValueError when the records there were made at another image size."""
+  folder = os.path.join(args.data_root, FACES_DATASET)
+  if os.path.exists(os.path.join(folder, "index.json")):
+    sources = os.path.join(folder, "sources.json")
+    made = (json.load(open(sources, encoding="utf-8")).get("options", {}).get("size")
+            if os.path.exists(sources) else None)
+    if made is not None and made != image_size:
+      raise ValueError(f"--data_root {args.data_root}: its records are {made} px, the "
+                       f"flag file trains at {image_size} px; pass another --data_root "
+                       "(or --output_dir).")
     return
   command = [sys.executable, "-m", "tools.preprocess", f"--dataset={FACES_DATASET}",
              "--layout=folder", f"--input={os.path.abspath(args.faces_root)}",

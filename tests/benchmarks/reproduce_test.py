@@ -121,6 +121,11 @@ class ReproduceTest(tf.test.TestCase):
     self.assertEqual(second.count("done before"), 6)
     self.assertNotIn("preprocessing", second)
     self.assertNotIn("trained in", second)
+    # Records of another image size are refused, not silently used.
+    other = reproduce(args[:-1] + ["--train_args=" + " ".join(tiny + ["--image_size=48"])],
+                      check=False)
+    self.assertEqual(other.returncode, 1)
+    self.assertRegex(other.stderr, r"its records are \d+ px, the flag file trains at 48 px")
 
   def test_real_faces_suite_skips_without_the_shared_sample(self):
     result = utils.run_python([SCRIPT, "--suite=real_faces"], check=False,
