@@ -36,7 +36,8 @@ says so and exits 0) is preprocessed once (`dfadv-preprocess --layout=folder
 methods: folders `<output_dir>/<method>/<mode>/seed_<s>/`, frame-level tables (AUC, ACC,
 ACC@val) in `<output_dir>/<method>/tables/`. Up front: a total time estimate, one step of
 each mode timed here at the suite's settings, times each pending run's steps, plus its
-evaluation (--estimate_only stops there). --clamp=reference,paper,low (or numbers)
+evaluation (--estimate_only stops there; --tables_only writes the tables of the runs
+finished so far and trains nothing). --clamp=reference,paper,low (or numbers)
 trains each generator mode once per largest sigma of its generators' maps (reference:
 `auto`, image_size / 256 px, the reference's sigma <= 1 px scaled to the image size;
 paper: 1 px; low: 10 px, App. D's floor 0.01 of the inverse variance), as rows
@@ -114,6 +115,9 @@ def parse_args(argv=None):
                       "baseline).")
   parser.add_argument("--estimate_only", action="store_true",
                       help="Print the time estimate of the pending runs and stop.")
+  parser.add_argument("--tables_only", action="store_true",
+                      help="Write the tables of the runs finished so far (each mode over "
+                      "the seeds it has) and train nothing.")
   args = parser.parse_args(argv)
   from dfadv_tf.experiment import modes  # pylint: disable=g-import-not-at-top
   args.modes = ([m for m in args.modes.split(",") if m]
@@ -496,7 +500,10 @@ def reproduce(args, log=print):
          else "")
       + (f", generator modes x {len(args.clamp)} sigma bounds" if args.clamp else "")
       + f") under {args.output_dir}, {len(pending)} to train")
-  if args.suite == "real_faces" or args.estimate_only:
+  if args.tables_only:
+    todo = [run for run in todo if run not in pending]
+    log(f"--tables_only: tables of the {len(todo)} finished runs")
+  elif args.suite == "real_faces" or args.estimate_only:
     estimate(pending, log)
   if args.estimate_only:
     return {}, []

@@ -72,6 +72,14 @@ class ReproduceTest(tf.test.TestCase):
     self.assertEqual(os.path.getmtime(results), stamp)
     with open(os.path.join(out, "tables", "cross_method.md"), encoding="utf-8") as f:
       self.assertEqual(f.read(), table)
+    # --tables_only with a third seed pending: the finished runs' tables, nothing trained.
+    partial = reproduce([a if a != "--seeds=2" else "--seeds=3" for a in args]
+                        + ["--tables_only"]).stdout
+    self.assertIn("--tables_only: tables of the 4 finished runs", partial)
+    self.assertNotIn("trained in", partial)
+    self.assertFalse(os.path.exists(os.path.join(out, "baseline", "seed_2")))
+    with open(os.path.join(out, "tables", "cross_method.md"), encoding="utf-8") as f:
+      self.assertEqual(f.read(), table)
 
     # A run folder made with other arguments is not silently reused.
     other = reproduce(args[:-1] + ["--train_args=--epochs=2"], check=False)
