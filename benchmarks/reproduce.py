@@ -198,8 +198,10 @@ def ensure_faces(args, image_size, log=print):
   folder = os.path.join(args.data_root, FACES_DATASET)
   if os.path.exists(os.path.join(folder, "index.json")):
     sources = os.path.join(folder, "sources.json")
-    made = (json.load(open(sources, encoding="utf-8")).get("options", {}).get("size")
-            if os.path.exists(sources) else None)
+    made = None
+    if os.path.exists(sources):
+      with open(sources, encoding="utf-8") as f:
+        made = json.load(f).get("options", {}).get("size")
     if made is not None and made != image_size:
       raise ValueError(f"--data_root {args.data_root}: its records are {made} px, the "
                        f"flag file trains at {image_size} px; pass another --data_root "
