@@ -34,9 +34,10 @@ says so and exits 0) is preprocessed once (`dfadv-preprocess --layout=folder
 (default `../shared/weights/mobilenet_2_5_224_tf_no_top.h5`) on each of --train_methods
 (NeuralTextures, the paper's Table I protocol, and FaceSwap), and tested on all four
 methods: folders `<output_dir>/<method>/<mode>/seed_<s>/`, frame-level tables (AUC, ACC,
-ACC@val) in `<output_dir>/<method>/tables/`. Up front: a total time estimate, one step of
-each mode timed here at the suite's settings, times each pending run's steps, plus its
-evaluation (--estimate_only stops there; --tables_only writes the tables of the runs
+ACC@val) in `<output_dir>/<method>/tables/`. Up front: a total time estimate: a mode with
+finished runs counts their mean wall time, the others one step timed here at the suite's
+settings times each pending run's steps, plus its evaluation (the step alone misses the
+input pipeline; --estimate_only stops there; --tables_only writes the tables of the runs
 finished so far and trains nothing). --clamp=reference,paper,low (or numbers)
 trains each generator mode once per largest sigma of its generators' maps (reference:
 `auto`, image_size / 256 px, the reference's sigma <= 1 px scaled to the image size;
@@ -394,31 +395,79 @@ def _evaluation_batches(config):
           + -(-(test + val) // config.batch_size))
 
 
-def estimate(runs, log=print):
-  """Logs the time the pending `runs` should take: one step of each mode timed here,
-  times each run's steps, plus its evaluation batches; returns the seconds."""
+def run_seconds(output):
+  """Wall seconds of the last training of a finished run: from the start record
+  (ARGS_FILE, rewritten whenever the run is started) to its train.log (written when
+  dfadv-train exits); None when either is missing."""
+  try:
+    seconds = (os.path.getmtime(os.path.join(output, "train.log"))
+               - os.path.getmtime(os.path.join(output, ARGS_FILE)))
+  except OSError:
+    return None
+  return seconds if seconds > 0 else None
+
+
+def measured_seconds(runs):
+  """{run key: [seconds of each finished run]} of the `runs` that have them."""
+  measured = {}
+  for run in runs:
+    seconds = run_seconds(run.output)
+    if seconds is not None and os.path.exists(os.path.join(run.output, "results.json")):
+      measured.setdefault(run.key, []).append(seconds)
+  return measured
+
+
+def _mean(values):
+  return sum(values) / len(values)
+
+
+def time_left(runs, measured, per_run, fallback):
+  """Seconds the `runs` should take: each run the mean time of the finished runs of its
+  mode (`measured`), else its estimate (`per_run`), else `fallback`."""
+  return sum(_mean(measured[run.key]) if run.key in measured
+             else per_run.get(run.key, fallback) for run in runs)
+
+
+def estimate(runs, measured=None, log=print):
+  """Logs the time the pending `runs` should take; returns {run key: seconds a run}.
+  A mode with finished runs (`measured`, from `measured_seconds`) counts their mean
+  time: it includes the input pipeline, validation and evaluation, which a step timed
+  alone misses (at the real-face suite's first settings that step-only estimate ran
+  about 1.7x low). The other modes get one step timed here times each run's steps,
+  plus its evaluation batches."""
   from dfadv_tf.experiment import data  # pylint: disable=g-import-not-at-top
+  measured = measured or {}
   if not runs:
-    return 0.0
-  configs = {}
+    return {}
+  per_run, parts = {}, []
+  for key, seconds in measured.items():
+    if any(run.key == key for run in runs):
+      per_run[key] = _mean(seconds)
+      parts.append(f"{key} {per_run[key] / 60:.1f} min a run, mean of {len(seconds)} "
+                   "finished")
+  configs = {}  # one step timed per mode (a clamp does not change its cost)
   for run in runs:
-    if run.mode not in configs:
+    if run.key not in per_run and run.mode not in configs:
       configs[run.mode] = config_of(run.flags)
-  log(f"timing one step of {len(configs)} modes at the runs' settings "
-      "(for the estimate) ...")
-  step, forward = time_steps(configs, log)
-  total = 0.0
-  for run in runs:
-    config = configs[run.mode]
-    total += (data.steps_per_epoch(config) * config.epochs * step[run.mode]
-              + _evaluation_batches(config) * forward)
-  config = next(iter(configs.values()))
+  if configs:
+    log(f"timing one step of {len(configs)} modes at the runs' settings "
+        "(for the estimate) ...")
+    step, forward = time_steps(configs, log)
+    for run in runs:
+      if run.key not in per_run:
+        config = configs[run.mode]
+        per_run[run.key] = (data.steps_per_epoch(config) * config.epochs * step[run.mode]
+                            + _evaluation_batches(config) * forward)
+    first = next(iter(configs.values()))
+    parts.append(f"{', '.join(f'{m} {s:.2f} s' for m, s in step.items())} a step of "
+                 f"batch {first.batch_size} at {first.image_size} px, "
+                 f"{data.steps_per_epoch(first)} steps x {first.epochs} epochs a run, "
+                 f"+ evaluation at {forward:.2f} s a batch; timed on {os.cpu_count()} "
+                 "cores under the current load, the input pipeline left out")
+  total = sum(per_run[run.key] for run in runs)
   log(f"estimate: {len(runs)} runs to train, about {total / 3600:.1f} h "
-      f"({', '.join(f'{m} {s:.2f} s' for m, s in step.items())} a step of batch "
-      f"{config.batch_size} at {config.image_size} px, {data.steps_per_epoch(config)} "
-      f"steps x {config.epochs} epochs a run, + evaluation at {forward:.2f} s a batch; "
-      f"timed on {os.cpu_count()} cores under the current load)")
-  return total
+      f"({'; '.join(parts)})")
+  return per_run
 
 
 def _names(keys, floors):
@@ -502,11 +551,13 @@ def reproduce(args, log=print):
          else "")
       + (f", generator modes x {len(args.clamp)} sigma bounds" if args.clamp else "")
       + f") under {args.output_dir}, {len(pending)} to train")
+  measured = measured_seconds([run for run in todo if run not in pending])
+  per_run = {}
   if args.tables_only:
     todo = [run for run in todo if run not in pending]
     log(f"--tables_only: tables of the {len(todo)} finished runs")
   elif args.suite == "real_faces" or args.estimate_only:
-    estimate(pending, log)
+    per_run = estimate(pending, measured, log)
   if args.estimate_only:
     return {}, []
   runs, done, failures = {}, {}, []
@@ -527,13 +578,14 @@ def reproduce(args, log=print):
             f"{run.output}/train.log")
         continue
       elapsed = time.perf_counter() - start
-      left = len(pending) - trained
+      measured.setdefault(run.key, []).append(seconds)
+      left = [later for later in todo[i:] if later in pending]
       clamped = ", ".join(f"{k} {100 * v:.0f}%" for k, v in
                           clamped_fractions(run.output).items())
       log(f"{head} trained in {seconds:.0f} s ({_averages(results)}"
           + (f"; clamped: {clamped}" if clamped else "")
-          + f"); {trained} trained in {elapsed / 60:.0f} min, {left} left, about "
-          f"{elapsed / trained * left / 60:.0f} min more at this pace")
+          + f"); {trained} trained in {elapsed / 60:.0f} min, {len(left)} left, about "
+          f"{time_left(left, measured, per_run, elapsed / trained) / 60:.0f} min more")
     runs.setdefault(run.group, {}).setdefault(run.key, {})[run.seed] = results
     done.setdefault(run.group, []).append(run)
   for group, by_key in runs.items():

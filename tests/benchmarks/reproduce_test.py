@@ -175,6 +175,41 @@ class ReproduceTest(tf.test.TestCase):
                                 "from .* pass --restart"):
       synthetic.make_demo_data(data_root, synthetic.DEFAULT_DATASET, log=lambda _: None)
 
+  def test_estimate_from_finished_runs(self):
+    from benchmarks import reproduce as reproduce_lib  # pylint: disable=g-import-not-at-top
+    out = tempfile.mkdtemp(prefix="reproduce-pace-")
+    args = reproduce_lib.parse_args(["--suite=real_faces", "--weights=none",
+                                     "--modes=baseline,two_gen_bat", "--seeds=3",
+                                     "--train_methods=NeuralTextures",
+                                     f"--output_dir={out}"])
+    todo = reproduce_lib.plan(args)
+    self.assertEqual([r.label() for r in todo[:2]],
+                     ["NeuralTextures baseline seed 0", "NeuralTextures two_gen_bat seed 0"])
+    # Seeds 0 and 1 finished: baseline in 100 and 140 s, Two-Gen-BAT in 1000 and 1200 s
+    # (from the start record to train.log); a run without results.json does not count.
+    start = 1_700_000_000
+    for run, seconds in zip(todo[:5], (100, 1000, 140, 1200, 7)):
+      os.makedirs(run.output)
+      for name, stamp in ((reproduce_lib.ARGS_FILE, start), ("train.log", start + seconds)):
+        path = os.path.join(run.output, name)
+        with open(path, "w", encoding="utf-8") as f:
+          f.write("{}")
+        os.utime(path, (stamp, stamp))
+      if seconds != 7:
+        with open(os.path.join(run.output, "results.json"), "w", encoding="utf-8") as f:
+          f.write("{}")
+    measured = reproduce_lib.measured_seconds(todo)
+    self.assertEqual(measured, {"baseline": [100.0, 140.0], "two_gen_bat": [1000.0, 1200.0]})
+    lines = []
+    per_run = reproduce_lib.estimate(todo[4:], measured, lines.append)  # times no step
+    self.assertEqual(per_run, {"baseline": 120.0, "two_gen_bat": 1100.0})
+    self.assertEqual(len(lines), 1)
+    self.assertIn("estimate: 2 runs to train, about 0.3 h (baseline 2.0 min a run, mean of "
+                  "2 finished; two_gen_bat 18.3 min a run, mean of 2 finished)", lines[0])
+    self.assertEqual(reproduce_lib.time_left(todo[4:], {}, per_run, 5.0), 1220.0)
+    self.assertEqual(reproduce_lib.time_left(todo[4:], {"baseline": [60.0]}, {}, 5.0), 65.0)
+    self.assertIsNone(reproduce_lib.run_seconds(os.path.join(out, "absent")))
+
   def test_bad_arguments(self):
     result = reproduce(["--modes=baseline,nope"], check=False)
     self.assertNotEqual(result.returncode, 0)
