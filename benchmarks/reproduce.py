@@ -398,7 +398,8 @@ def _evaluation_batches(config):
 def run_seconds(output):
   """Wall seconds of the last training of a finished run: from the start record
   (ARGS_FILE, rewritten whenever the run is started) to its train.log (written when
-  dfadv-train exits); None when either is missing."""
+  dfadv-train exits); a run resumed from its backup counts only its last part. None
+  when either file is missing."""
   try:
     seconds = (os.path.getmtime(os.path.join(output, "train.log"))
                - os.path.getmtime(os.path.join(output, ARGS_FILE)))
@@ -431,10 +432,10 @@ def time_left(runs, measured, per_run, fallback):
 def estimate(runs, measured=None, log=print):
   """Logs the time the pending `runs` should take; returns {run key: seconds a run}.
   A mode with finished runs (`measured`, from `measured_seconds`) counts their mean
-  time: it includes the input pipeline, validation and evaluation, which a step timed
-  alone misses (at the real-face suite's first settings that step-only estimate ran
-  about 1.7x low). The other modes get one step timed here times each run's steps,
-  plus its evaluation batches."""
+  wall time, which includes start-up and the input pipeline (on a quiet 2-core machine
+  the real-face suite's runs stepped 1.07-1.25x slower than the step timed alone). The
+  other modes get one step timed here times each run's steps, plus its evaluation
+  batches."""
   from dfadv_tf.experiment import data  # pylint: disable=g-import-not-at-top
   measured = measured or {}
   if not runs:
