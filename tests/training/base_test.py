@@ -157,6 +157,18 @@ class NonFiniteTest(tf.test.TestCase):
     self.assertTrue(np.isfinite(model.evaluate(images, labels, verbose=0,
                                                return_dict=True)["loss"]))
 
+  def test_xla_on_a_cpu_warns_once(self):
+    if any(d.device_type != "CPU" for d in tf.config.list_physical_devices()):
+      self.skipTest("an accelerator is present: no warning expected")
+    base._WARNED_XLA_ON_CPU.clear()  # pylint: disable=protected-access
+    with self.assertLogs(level="WARNING") as logs:
+      DetectorModel(tiny_detector()).compile(jit_compile=True)
+    self.assertLen(logs.output, 1)
+    self.assertIn("jit_compile=True on a machine without GPU or TPU", logs.output[0])
+    self.assertFalse(base.warn_if_xla_on_cpu())  # once per process
+    with self.assertNoLogs(level="WARNING"):
+      DetectorModel(tiny_detector()).compile()  # "auto": XLA stays off on a CPU
+
 
 class PrivateKerasHooksTest(tf.test.TestCase):
   """The private Keras / TF hooks TrainingModel relies on (Keras 3.15): these fail loudly
