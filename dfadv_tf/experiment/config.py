@@ -184,7 +184,9 @@ class _Fields:
                                 "(GPU, loss scaling), mixed_bfloat16 (CPU/TPU) or auto "
                                 "(mixed_bfloat16 on a CPU with AMX or AVX512-BF16, else "
                                 "float32; the log says which and why).", POLICIES)
-  jit_compile: bool = _field(False, "XLA-compile the whole train step.")
+  jit_compile: bool = _field(False, "XLA-compile the whole train step (for GPUs and "
+                             "TPUs: on a CPU, XLA's convolutions are several times "
+                             "slower; docs/performance.md).")
   seed: int = _field(0, "Seed of the data order, initialisation and attacks.")
   deterministic: bool = _field(False, "Deterministic ops and input pipeline (same seed, same "
                                "weights; a killed run restarted with the same flags ends as "

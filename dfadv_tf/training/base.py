@@ -149,20 +149,21 @@ _WARNED_XLA_ON_CPU = []
 def warn_if_xla_on_cpu():
   """Logs once per process when a step is XLA-compiled on a machine with no GPU or TPU.
 
-  XLA's CPU backend runs convolution gradients as its own generated loops, not oneDNN's
-  kernels: on an x86_64 CPU with AMX (TF 2.21, 1 thread), a 3x3 depthwise convolution's
-  forward + backward took 30x as long under XLA, and EfficientNet-B0's at 128 px 7.6x
-  (docs/performance.md, "XLA on a CPU"). Keras' own `jit_compile="auto"` leaves XLA off
-  on such machines for this kind of reason; an explicit `jit_compile=True` gets this
-  line. Returns whether it warned."""
+  XLA's CPU backend runs convolutions and their gradients (depthwise ones above all) as
+  its own generated loops, not oneDNN's kernels: on an x86_64 CPU with AMX (TF 2.21, 1
+  and 2 threads), a 3x3 depthwise convolution's forward + backward took 15-24x as long
+  under XLA, EfficientNet-B0's at 128 px 5.5-6.7x (`benchmarks/xla_cpu.py`;
+  docs/performance.md, "XLA on a CPU"). Keras' own `jit_compile="auto"` leaves XLA off on
+  such machines; an explicit `jit_compile=True` gets this line. Returns whether it
+  warned."""
   if _WARNED_XLA_ON_CPU or any(d.device_type != "CPU"
                                for d in tf.config.list_physical_devices()):
     return False
   _WARNED_XLA_ON_CPU.append(True)
   logging.warning("jit_compile=True on a machine without GPU or TPU: XLA's CPU "
-                  "convolution gradients are several times slower than TensorFlow's own "
-                  "(EfficientNet-B0 7.6x at 128 px); see docs/performance.md, "
-                  "\"XLA on a CPU\".")
+                  "convolutions are several times slower than TensorFlow's own "
+                  "(EfficientNet-B0's forward + backward 5.5-6.7x at 128 px); see "
+                  "docs/performance.md, \"XLA on a CPU\".")
   return True
 
 
