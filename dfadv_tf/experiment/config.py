@@ -173,8 +173,9 @@ class _Fields:
                                       "sizes need more, e.g. 10; inf: no bound), or auto: "
                                       "image_size / 256, the reference's bound scaled to the "
                                       "image size (0.25 px at 64 px, 0.5 px at 128 px), "
-                                      "logged in one line; the real-face suite and the demo "
-                                      "use auto (docs/real_faces.md, the clamp study). "
+                                      "logged in one line; the real-face suite uses auto, the "
+                                      "demo its value 0.25 (docs/real_faces.md, the clamp "
+                                      "study). "
                                       "Replaces --generator_min_inv_var (= 1/sigma^2).",
                                       auto=True)
   generator_min_sigma: float = _field(1e-6, "Smallest blur sigma of the generators, in "
