@@ -65,7 +65,11 @@ def main():
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from dfadv_tf import timing  # pylint: disable=g-import-not-at-top
-  from dfadv_tf.models.backbones import build_detector  # pylint: disable=g-import-not-at-top
+  from dfadv_tf.models.backbones import BACKBONES, build_detector  # pylint: disable=g-import-not-at-top
+  unknown = [name for name, _ in backbones if name not in BACKBONES]
+  if unknown:
+    parser.error(f"--backbones: unknown backbone {unknown[0]!r}; expected one of "
+                 f"{', '.join(sorted(BACKBONES))}")
   tf.config.threading.set_intra_op_parallelism_threads(args.threads)
   tf.config.threading.set_inter_op_parallelism_threads(args.threads)
   tf.get_logger().setLevel("ERROR")  # each case traces its own functions, by design

@@ -35,6 +35,12 @@ class XlaCpuArgumentsTest(tf.test.TestCase):
     self.assertNotEqual(result.returncode, 0)
     self.assertIn("--backbones: 'efficientnetb0' is not NAME:SIZE", result.stderr)
 
+  def test_unknown_backbone(self):
+    result = utils.run_python([SCRIPT, "--backbones=resnet9:64"], check=False, timeout=120)
+    self.assertEqual(result.returncode, 2, result.stderr[-2000:])
+    self.assertIn("--backbones: unknown backbone 'resnet9'", result.stderr)
+    self.assertNotIn("Traceback", result.stderr)
+
 
 if __name__ == "__main__":
   tf.test.main()
