@@ -1,4 +1,4 @@
-"""The prepared GPU check (issue 17, item 5): one script, a few minutes on one GPU.
+"""The prepared GPU check: one script, a few minutes on one GPU.
 
   1. step   one Two-Gen-BAT `fit` step (`model.train_function`), EfficientNet-B5 at
             256 px, batch 32 (16 real + 16 fake), generators width 64 with 3 blocks,

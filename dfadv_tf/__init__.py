@@ -13,6 +13,8 @@ Sub-packages (dependencies point one way, ops <- attacks/augment <- models <- tr
   training    keras.Model subclasses with their own train_step, RAdam, callbacks
   data        TFRecord schema and pipelines, FF++ / DFD / Celeb-DF, the offline benchmark
   evaluation  AUC / ACC / AP / EER, cross-method and cross-quality grids
+  experiment  ExperimentConfig, the mode factory, one run end to end
+  cli         the dfadv-* binaries: flags -> library calls
 """
 
 __version__ = "0.1.0"

@@ -1,6 +1,6 @@
 """`dfadv-detect` on a folder: the memory of `scoring.score_images` does not grow with the
 number of its (large) inputs: each image is decoded, cut to the model's size and let go
-(issue 14: six 8000 x 8000 JPEGs once took 2 GB). Measured with tracemalloc, which sees
+(six 8000 x 8000 JPEGs once took 2 GB). Measured with tracemalloc, which sees
 the NumPy arrays OpenCV decodes into."""
 
 import os

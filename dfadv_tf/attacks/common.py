@@ -1,6 +1,6 @@
 """What every input-gradient attack shares: argument checks and the adversarial loss.
 
-Conventions (DESIGN.md): images (B, H, W, C) float in [-1, 1]; labels (B,) int with
+Conventions (docs/design.md): images (B, H, W, C) float in [-1, 1]; labels (B,) int with
 0 = real, 1 = fake; the model maps images to (B, num_classes) logits (2 for a detector).
 Checks look only at static shapes and Python values, so they cost nothing inside
 `tf.function`.
@@ -105,11 +105,6 @@ def cross_entropy(labels, logits):
   """Per-example sparse softmax cross-entropy (B,) from logits, computed in float32."""
   return tf.nn.sparse_softmax_cross_entropy_with_logits(
       labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
-
-
-def mean_cross_entropy(labels, logits):
-  """Batch-mean sparse softmax cross-entropy from logits, computed in float32."""
-  return tf.reduce_mean(cross_entropy(labels, logits))
 
 
 def _global_labels(labels):

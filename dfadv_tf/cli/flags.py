@@ -8,7 +8,7 @@ names its own groups (`DATA`, `ADVERSARY`): its --help lists those; the other fi
 still defined, so the flag file a model was trained with can be passed as it is, and
 --helpfull lists them under `OTHER_MODULE`.
 
-Renamed flags (`DEPRECATED`) still parse for one release: each one given logs a
+Renamed flags (`config.RENAMED`) still parse for one release: each one given logs a
 one-line warning naming its replacement, and `config_from_flags` sets the replacement
 from it (converted to its unit).
 """
@@ -32,11 +32,6 @@ ADVERSARY = tuple(param.flag for param in attacks.registry.all_params())
 # Where --helpfull lists the fields a binary accepts but does not use.
 OTHER_MODULE = "training flags (accepted, e.g. from a training flag file; not used here)"
 DEPRECATED_MODULE = "deprecated flags (parsed for one release; each warns)"
-
-
-# Old flag -> (its replacement, the old value in the replacement's unit, what it was,
-# the replacement's unit): the config's renamed fields.
-DEPRECATED = config_lib.RENAMED
 
 
 class FloatOrAutoParser(flags.FloatParser):
@@ -77,7 +72,7 @@ def define_config_flags(flag_values=flags.FLAGS, fields=None, own=None):
       flags.DEFINE_list(name, list(default), text, **kwargs)
     else:
       flags.DEFINE_string(name, default, text, **kwargs)
-  for old, (new, _, what, unit) in DEPRECATED.items():
+  for old, (new, _, what, unit) in config_lib.RENAMED.items():
     if fields is None or new in fields:
       flags.DEFINE_float(old, None, f"Deprecated: {what}; use --{new} ({unit}).",
                          flag_values=flag_values, module_name=DEPRECATED_MODULE)
@@ -86,7 +81,7 @@ def define_config_flags(flag_values=flags.FLAGS, fields=None, own=None):
 def _replaced(flag_values):
   """{new flag: value} from the deprecated flags given (one warning line each)."""
   out = {}
-  for old, (new, convert, _, _) in DEPRECATED.items():
+  for old, (new, convert, _, _) in config_lib.RENAMED.items():
     if old not in flag_values or not flag_values[old].present:
       continue
     value = convert(flag_values[old].value)

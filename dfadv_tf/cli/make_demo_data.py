@@ -25,7 +25,7 @@ flags.DEFINE_integer("image_size", _DEFAULT.image_size, "Side of the stored imag
 flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed.")
 flags.DEFINE_enum("codec", _DEFAULT.codec, list(synthetic.CODECS), "How the c23 / c40 "
                   "qualities are made: h264 (CRF 23 / 40, as FF++) or jpeg (quality 75 / "
-                  "25 per frame, the benchmark before H.264).")
+                  "25 per frame, no video codec).")
 flags.DEFINE_bool("restart", False, "Rebuild a benchmark at --data_root/--dataset that was "
                   "made with other flags (without it, that is refused naming the flags "
                   "that differ); it is replaced whole.")

@@ -33,7 +33,6 @@ from dfadv_tf import startup
 from dfadv_tf.progress import Progress
 
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter")
-FFPP_QUALITIES = ("raw", "c23", "c40")
 FFPP_REAL = "youtube"
 DFD_REAL, DFD_FAKE = "actors", "DeepFakeDetection"
 CELEBDF_REAL, CELEBDF_FAKE = ("Celeb-real", "YouTube-real"), "Celeb-synthesis"

@@ -197,7 +197,7 @@ class ShardedWriter:
           raise ValueError(f"dataset {self.target} holds records without a record of what "
                            "they were built from (an older version wrote them); pass "
                            "--restart to rebuild it.")
-        changed = stored is not None and provenance.compare(stored, self.built_from)
+        changed = provenance.compare(stored, self.built_from)
         if changed:
           raise ValueError(f"dataset {self.target} was built from other inputs or "
                            f"options ({changed}); pass --restart to rebuild it, or "

@@ -27,7 +27,7 @@ Qualities: `raw` (lossless PNG) and, as FF++ made them, H.264 at CRF 23 (`c23`) 
 (`c40`): the videos of a shard are encoded with libx264 (`dfadv_tf.data.codecs`, the
 ffmpeg of the imageio-ffmpeg wheel), each video its own group of pictures, and the
 decoded frames stored as PNG. `DemoConfig(codec="jpeg")` uses JPEG at quality 75 / 25 per frame
-instead (the benchmark before H.264). Identities are split 70/15/15 into
+instead (no video codec). Identities are split 70/15/15 into
 train/val/test. Everything is seeded.
 """
 

@@ -94,7 +94,7 @@ def _to_unit(images):
 
 @register("jpeg", "JPEG quality", (90, 70, 50, 30, 10), maximum=100)
 def jpeg(images, quality, **_):
-  """JPEG round trip at `quality` (1-100) of every image."""
+  """JPEG round trip at `quality` (0-100) of every image."""
   quality = int(quality)
   if not 0 <= quality <= 100:
     raise ValueError(f"jpeg quality must be in [0, 100], got {quality}.")

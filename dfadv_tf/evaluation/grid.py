@@ -20,8 +20,8 @@ a validation split (`validation_thresholds`: the fake-probability cut of best ba
 accuracy, `metrics.balanced_accuracy_threshold`, at frame and at video level), each
 set also gets "acc_val" / "video_acc_val", the accuracy at them, and the tables an
 "ACC@val" column per set; every Markdown table opens with a note naming each ACC's
-threshold (per model). Results without them (older results.json) give the tables of
-before.
+threshold (per model). Results without validation thresholds have no ACC@val column, and
+their note names the 0.5 threshold only.
 """
 
 import csv

@@ -1,7 +1,7 @@
 """Robustness report: detectors scored on one test set under graded test-time corruptions.
 
 `robustness_sweep` runs every detector on the clean images and on every (corruption,
-severity) of `evaluation.corruptions` (JPEG, blur, noise, resizing, and the white-box
+severity) of `evaluation.corruptions` (JPEG, H.264, blur, noise, resizing, and the white-box
 FGSM and blur attacks, which attack each detector itself), batch by batch (each image is
 decoded once), and returns long-form rows with the frame-level AUC, ACC (at
 `threshold`), AP and EER. The image corruptions are computed once per batch and shared

@@ -101,8 +101,8 @@ class _Fields:
   backbone: str = _field("efficientnetb5", "Detector backbone.", tuple(BACKBONES))
   weights: str = _field("none", "Backbone weights: none, imagenet (downloads; needs the "
                         "network) or the path of a local file: a .weights.h5, or Keras' "
-                        "own application file (*_no_top.h5, legacy HDF5), at any "
-                        "image_size.")
+                        "own application file (*_notop.h5 / *_no_top.h5, legacy HDF5), at "
+                        "any image_size.")
   image_size: int = _field(256, "Input side in pixels.")
   dropout: float = _field(0.0, "Dropout rate before the 2-logit head.")
   tsn_segments: int = _field(0, "TSN (end of Sec. IV-A): segments K per video, one frame "
@@ -286,8 +286,3 @@ ExperimentConfig = dataclasses.make_dataclass(
   registry (`fgsm_eps_levels`, `pgd_eps_levels`, `pgd_step_levels`, `pgd_steps`,
   `bat_eps`, `bat_steps`, `sat_tau`, ...). Raises ValueError naming the first invalid field.
   """})
-
-
-def adversary_params(config, adversary):
-  """{parameter: value} of `adversary` (an `attacks.Adversary`) in `config`."""
-  return adversary.params_from(config)

@@ -107,7 +107,8 @@ def check_training(config):
   data.train_balance(config)
   if config.weights not in ("", "none", "imagenet") and not os.path.isfile(config.weights):
     raise FileNotFoundError(f"weights file {config.weights} does not exist; expected none, "
-                            "imagenet or a local .weights.h5 or Keras *_no_top.h5 file.")
+                            "imagenet or a local .weights.h5 or Keras *_notop.h5 / *_no_top.h5 "
+                            "file.")
   files.check_writable(config.output_dir, "output_dir")
   check_training_data(config)
   check_test_data(config)

@@ -213,7 +213,7 @@ def _weights_mismatch(weights, name, input_shape, error):
   return ValueError(f"weights file {weights} does not fit backbone {name!r} at input "
                     f"shape {input_shape}: expected the `.weights.h5` of that backbone or, "
                     "for a keras.applications backbone, Keras' own legacy HDF5 file of "
-                    f"that model (`*_no_top.h5`) ({str(error).splitlines()[0]})")
+                    f"that model (`*_notop.h5` / `*_no_top.h5`) ({str(error).splitlines()[0]})")
 
 
 _WARNED_RANDOM = set()
@@ -227,7 +227,7 @@ def _warn_random_weights(name):
   _WARNED_RANDOM.add(name)
   logging.warning("backbone %r starts from random weights: results on real faces need "
                   "pretrained weights (--weights=imagenet, or a local file such as Keras' "
-                  "*_no_top.h5).", name)
+                  "*_notop.h5 / *_no_top.h5).", name)
 
 
 def image_shape(image_size):

@@ -27,7 +27,7 @@ Two exact implementations sit behind `pixel_gaussian_blur(..., method=...)`:
   kernel is pruned when nothing consumes it (BAT and the generators differentiate only
   to the map).
 
-Both agree to 1e-5 in float32 (tests/blur_test.py holds them to it).
+Both agree to 1e-5 in float32 (tests/ops/blur_test.py holds them to it).
 """
 
 import functools

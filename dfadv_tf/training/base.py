@@ -32,6 +32,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
+from dfadv_tf.attacks.common import cross_entropy  # per-example CE in float32, (B,)
 from dfadv_tf.serialization import deserialize_nested
 from dfadv_tf.training.optimizers import RAdam
 
@@ -107,12 +108,6 @@ def images_of(data):
   if isinstance(data, (tuple, list)):
     return data[0]
   return data
-
-
-def cross_entropy(labels, logits):
-  """Per-example softmax CE in float32: labels (B,) int, logits (B, 2) -> (B,)."""
-  return tf.nn.sparse_softmax_cross_entropy_with_logits(
-      labels=labels, logits=tf.cast(logits, tf.float32))
 
 
 def global_sum(value):

@@ -223,7 +223,7 @@ class RecordsTest(tf.test.TestCase):
 
 
 class MasksAndClipsTest(tf.test.TestCase):
-  """`load_split(with_mask=True)` and `load_clips` (issue 8)."""
+  """`load_split(with_mask=True)` and `load_clips`."""
 
   def setUp(self):
     super().setUp()
