@@ -65,11 +65,11 @@ def main():
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from dfadv_tf import timing  # pylint: disable=g-import-not-at-top
-  from dfadv_tf.models.backbones import BACKBONES, build_detector  # pylint: disable=g-import-not-at-top
-  unknown = [name for name, _ in backbones if name not in BACKBONES]
+  from dfadv_tf.models import backbones as backbones_lib  # pylint: disable=g-import-not-at-top
+  unknown = [name for name, _ in backbones if name not in backbones_lib.BACKBONES]
   if unknown:
     parser.error(f"--backbones: unknown backbone {unknown[0]!r}; expected one of "
-                 f"{', '.join(sorted(BACKBONES))}")
+                 f"{', '.join(sorted(backbones_lib.BACKBONES))}")
   tf.config.threading.set_intra_op_parallelism_threads(args.threads)
   tf.config.threading.set_inter_op_parallelism_threads(args.threads)
   tf.get_logger().setLevel("ERROR")  # each case traces its own functions, by design
@@ -85,7 +85,7 @@ def main():
     cases.append((f"{name}, {args.channels} ch, {args.size} px", layer, x))
   for name, size in backbones:
     x = tf.constant(rng.uniform(-1, 1, (args.batch, size, size, 3)), tf.float32)
-    cases.append((f"{name} detector, {size} px", build_detector(name, size), x))
+    cases.append((f"{name} detector, {size} px", backbones_lib.build_detector(name, size), x))
 
   devices = sorted({d.device_type for d in tf.config.list_physical_devices()})
   print(f"batch {args.batch}, {args.threads} thread(s), devices {devices}; forward + "

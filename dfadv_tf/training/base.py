@@ -256,8 +256,8 @@ class TrainingModel(keras.Model):
 
   def compile(self, optimizer=None, jit_compile="auto", **kwargs):
     """`optimizer`: the detector's (default: RAdam lr 5e-4, weight decay 5e-4 decoupled,
-    paper Sec. IV and the reference). Other arguments go to `keras.Model.compile` (no loss or metrics: the
-    modes compute their own)."""
+    paper Sec. IV and the reference). Other arguments go to `keras.Model.compile` (no loss
+    or metrics: the modes compute their own)."""
     for name in ("loss", "metrics", "loss_weights", "weighted_metrics"):
       if kwargs.get(name) is not None:
         raise ValueError(

@@ -3,7 +3,8 @@
 Each batch: the adversary (any name of `dfadv_tf.attacks.ADVERSARIES`) crafts adversarial
 rows against the current detector in inference mode, then one detector update on
 [clean, adversarial] (Eq. 3, "concat": mean CE over the 2B rows with the adversarial
-rows weighted lambda = `adv_weight`; the reference's lambda = 1) or on the adversarial rows alone (Eq. 2, "replace").
+rows weighted lambda = `adv_weight`; the reference's lambda = 1) or on the adversarial
+rows alone (Eq. 2, "replace").
 """
 
 import keras
@@ -22,8 +23,9 @@ class GradientATModel(TrainingModel):
     detector: a built `keras.Model`, (B, H, W, 3) float in [-1, 1] -> (B, 2) logits.
     attack: a name of `dfadv_tf.attacks.ADVERSARIES`: "fgsm" (Eq. 1), "pgd", "bat"
       (Eq. 6, gradient BAT) or "sat" (spatial).
-    attack_kwargs: the adversary's parameters (e.g. {"eps_levels": 0.5}, grey levels of 255); the others keep
-      their registered defaults. The model's `keras.random.SeedGenerator` is its seed.
+    attack_kwargs: the adversary's parameters (e.g. {"eps_levels": 0.5}, grey levels of
+      255); the others keep their registered defaults. The model's
+      `keras.random.SeedGenerator` is its seed.
     objective: "concat" (Eq. 3) or "replace" (Eq. 2).
     adv_weight: lambda of Eq. 3 (>= 0), "concat" only.
     seed: int seed of the SeedGenerator (random starts), or None.
